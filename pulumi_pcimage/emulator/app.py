@@ -1,0 +1,224 @@
+"""The emulator's WSGI application: URL map, SigV4 check, faults, and translation to and from `ImageService`.
+
+Stage routes (`/{stage}/v3/images/...`) behave like API Gateway in front of the ParallelCluster Lambda; control
+routes under `/_emulator/` are for tests and need no signature.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+import uuid
+from typing import Any, Callable
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from .control import Controls, Counters
+from .faults import Faults
+from .models import ApiException, ImageService, bad_request, parse_bool
+from .sigv4 import AuthFailure, SigV4Verifier
+
+LOG = logging.getLogger(__name__)
+FAULT_HEADER = "X-Pcimage-Emulator-Fault"  # marks injected faults so tests can tell them from real bugs
+_FAULT_BODIES = {
+    429: {"message": "Too Many Requests"},
+    500: {"message": "Internal server error (injected by the emulator)"},
+    502: {"message": "Internal server error"},
+    503: {"message": "Service Unavailable"},
+}
+_UNEXPECTED = {"message": "Unexpected fatal exception. Please look at the application logs for details on the "
+                          "encountered failure."}
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    response = Response(json.dumps(body), status=status, mimetype="application/json", headers=headers or {})
+    response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+    return response
+
+
+def _drop_connection(request: Request) -> None:
+    """Close the TCP connection without answering; werkzeug's server treats the error as a dropped client."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionResetError("connection dropped by the emulator (injected fault)")
+
+
+class EmulatorApp:
+    def __init__(self, service: ImageService, verifier: SigV4Verifier, faults: Faults, counters: Counters,
+                 stage: str = "prod"):
+        self.service, self.verifier, self.faults, self.counters = service, verifier, faults, counters
+        self.controls = Controls(service, verifier, faults, counters)
+        images = f"/{stage}/v3/images"
+        self.stage_map = Map([
+            Rule(f"{images}/custom", methods=["GET"], endpoint="list_images"),
+            Rule(f"{images}/custom", methods=["POST"], endpoint="build_image"),
+            Rule(f"{images}/custom/<image_id>", methods=["GET"], endpoint="describe_image"),
+            Rule(f"{images}/custom/<image_id>", methods=["DELETE"], endpoint="delete_image"),
+            Rule(f"{images}/custom/<image_id>/stackevents", methods=["GET"], endpoint="get_image_stack_events"),
+            Rule(f"{images}/custom/<image_id>/logstreams", methods=["GET"], endpoint="list_image_log_streams"),
+            Rule(f"{images}/custom/<image_id>/logstreams/<path:log_stream_name>", methods=["GET"],
+                 endpoint="get_image_log_events"),
+            Rule(f"{images}/official", methods=["GET"], endpoint="list_official_images"),
+        ], strict_slashes=False, merge_slashes=False)
+        self.control_map = Map([
+            Rule("/_emulator/health", methods=["GET"], endpoint="health"),
+            Rule("/_emulator/images", methods=["GET"], endpoint="images"),
+            Rule("/_emulator/images/<image_id>/complete", methods=["POST"], endpoint="complete_build"),
+            Rule("/_emulator/images/<image_id>/fail", methods=["POST"], endpoint="fail_build"),
+            Rule("/_emulator/images/<image_id>/in-use", methods=["POST"], endpoint="set_in_use"),
+            Rule("/_emulator/faults", methods=["POST"], endpoint="set_faults"),
+            Rule("/_emulator/credentials", methods=["PUT"], endpoint="set_credentials"),
+            Rule("/_emulator/counters", methods=["GET"], endpoint="counters"),
+            Rule("/_emulator/counters", methods=["DELETE"], endpoint="reset_counters"),
+            Rule("/_emulator/configs/<image_id>/image-config.yaml", methods=["GET"], endpoint="image_config"),
+        ])
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        request = Request(environ)
+        if request.path.startswith("/_emulator/"):
+            response = self._control(request)
+        else:
+            response = self._stage(request)
+        return response(environ, start_response)
+
+    # ---- stage routes --------------------------------------------------------------------------------------------
+
+    def _stage(self, request: Request) -> Response:
+        self.counters.add("total")
+        try:
+            endpoint, args = self.stage_map.bind_to_environ(request.environ).match()
+        except HTTPException:  # API Gateway's answer for any path or method it has no resource for
+            return json_response(403, {"message": "Missing Authentication Token"},
+                                 {"x-amzn-ErrorType": "MissingAuthenticationTokenException"})
+        try:
+            raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
+            self.verifier.verify(request.method, f"{request.scheme}://{request.host}", raw_path.split("?")[0],
+                                 request.query_string.decode("latin-1"), request.headers, request.get_data())
+        except AuthFailure as failure:
+            self.counters.add("auth_failures")
+            return json_response(403, {"message": failure.message}, {"x-amzn-ErrorType": failure.error_type})
+        self.counters.add(endpoint)
+
+        settings = self.faults.settings()
+        if settings["latency_ms"]:
+            time.sleep(settings["latency_ms"] / 1000)
+        fault = self.faults.draw()
+        if fault and fault.kind in ("throttle", "error"):
+            self.counters.add("faults_injected")
+            headers = {FAULT_HEADER: fault.kind}
+            if fault.kind == "throttle":
+                headers.update({"Retry-After": "1", "x-amzn-ErrorType": "LimitExceededException"})
+            return json_response(fault.status or 500, _FAULT_BODIES[fault.status or 500], headers)
+
+        try:
+            status, body = getattr(self, f"_op_{endpoint}")(request, **args)
+            response = json_response(status, body)
+        except ApiException as error:
+            response = json_response(error.status, error.body, error.headers)
+        except Exception:  # a bug in the emulator: answer like the real Lambda does, keep the traceback
+            LOG.exception("unexpected error in %s", endpoint)
+            response = json_response(500, _UNEXPECTED)
+        if fault and fault.kind == "drop":  # the operation took effect, its answer is lost
+            self.counters.add("faults_injected")
+            _drop_connection(request)
+        return response
+
+    def _op_build_image(self, request: Request) -> tuple[int, Any]:
+        try:
+            content = json.loads(request.get_data() or b"null")
+        except ValueError as exc:
+            raise bad_request(f"request body is not valid JSON: {exc}")
+        if not isinstance(content, dict):
+            raise bad_request("request body is required: a JSON object with imageId and imageConfiguration")
+        dryrun = parse_bool("dryrun", request.args.get("dryrun"))
+        body = self.service.build_image(
+            content.get("imageId"), content.get("imageConfiguration"),
+            suppress=request.args.getlist("suppressValidators"),
+            failure_level=request.args.get("validationFailureLevel"), dryrun=dryrun,
+            rollback=parse_bool("rollbackOnFailure", request.args.get("rollbackOnFailure")),
+            region=request.args.get("region"))
+        self.counters.add("builds_started")
+        return 202, body
+
+    def _op_describe_image(self, request: Request, image_id: str) -> tuple[int, Any]:
+        return 200, self.service.describe_image(image_id, request.args.get("region"),
+                                                base_url=request.host_url.rstrip("/"))
+
+    def _op_delete_image(self, request: Request, image_id: str) -> tuple[int, Any]:
+        return 202, self.service.delete_image(image_id, request.args.get("region"),
+                                              force=parse_bool("force", request.args.get("force")))
+
+    def _op_list_images(self, request: Request) -> tuple[int, Any]:
+        return 200, self.service.list_images(request.args.get("imageStatus"), request.args.get("region"),
+                                             request.args.get("nextToken"))
+
+    def _op_list_official_images(self, request: Request) -> tuple[int, Any]:
+        return 200, self.service.list_official_images(request.args.get("region"), request.args.get("os"),
+                                                      request.args.get("architecture"))
+
+    def _op_get_image_stack_events(self, request: Request, image_id: str) -> tuple[int, Any]:
+        return 200, self.service.get_image_stack_events(image_id, request.args.get("region"))
+
+    def _op_list_image_log_streams(self, request: Request, image_id: str) -> tuple[int, Any]:
+        return 200, self.service.list_image_log_streams(image_id, request.args.get("region"))
+
+    def _op_get_image_log_events(self, request: Request, image_id: str, log_stream_name: str) -> tuple[int, Any]:
+        limit = request.args.get("limit")
+        if limit is not None:
+            try:
+                limit = int(limit)
+            except ValueError:
+                raise bad_request(f"query parameter 'limit' must be an integer, got '{limit}'")
+        return 200, self.service.get_image_log_events(
+            image_id, log_stream_name, request.args.get("region"), limit=limit,
+            start_from_head=parse_bool("startFromHead", request.args.get("startFromHead")))
+
+    # ---- control routes ------------------------------------------------------------------------------------------
+
+    def _control(self, request: Request) -> Response:
+        try:
+            endpoint, args = self.control_map.bind_to_environ(request.environ).match()
+        except HTTPException as exc:
+            return json_response(exc.code or 404, {"message": f"no control route {request.method} {request.path}"})
+        region = request.args.get("region")
+        try:
+            body = request.get_json(silent=True) or {}
+            if endpoint == "image_config":
+                config = self.service.image_config(args["image_id"], region, request.args.get("Expires", ""),
+                                                   request.args.get("Signature", ""))
+                return Response(config.encode(), mimetype="application/x-yaml")
+            if endpoint == "health":
+                return json_response(200, {"status": "ok"})
+            if endpoint == "images":
+                return json_response(200, {"images": self.controls.images(region)})
+            if endpoint == "counters":
+                return json_response(200, self.controls.counters())
+            if endpoint == "reset_counters":
+                self.controls.reset_counters()
+            elif endpoint == "complete_build":
+                self.controls.complete_build(args["image_id"], region=region)
+            elif endpoint == "fail_build":
+                self.controls.fail_build(args["image_id"], region=region,
+                                         **({"reason": body["reason"]} if "reason" in body else {}))
+            elif endpoint == "set_in_use":
+                self.controls.set_in_use(args["image_id"], in_use=bool(body.get("in_use", True)), region=region)
+            elif endpoint == "set_faults":
+                self.controls.set_faults(**body)
+            elif endpoint == "set_credentials":
+                pairs = body.get("credentials")
+                if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                    raise ValueError("credentials must be a list of [access_key, secret_key] pairs")
+                self.controls.set_credentials([(str(ak), str(sk)) for ak, sk in pairs])
+            return json_response(200, {})
+        except ApiException as error:
+            return json_response(error.status, error.body)
+        except (TypeError, ValueError) as error:
+            return json_response(400, {"message": str(error)})

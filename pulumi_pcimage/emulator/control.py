@@ -1,0 +1,128 @@
+"""Test control of an emulator: in process (`Controls`) or over HTTP from another process (`EmulatorControl`).
+
+Both offer the same methods; every one of them is also a route under `/_emulator/` (no signature needed).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from typing import Any, Iterable
+from urllib.parse import quote, urlencode
+
+from .faults import Faults
+from .models import ImageService
+from .sigv4 import SigV4Verifier
+
+OPERATIONS = ["build_image", "describe_image", "delete_image", "list_images", "list_official_images",
+              "get_image_stack_events", "list_image_log_streams", "get_image_log_events"]
+COUNTER_NAMES = OPERATIONS + ["total", "builds_started", "faults_injected", "auth_failures"]
+
+
+class Counters:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._values[name] += amount
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._values)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._values = dict.fromkeys(COUNTER_NAMES, 0)
+
+
+class Controls:
+    """What tests may do to a running emulator, in process."""
+
+    def __init__(self, service: ImageService, verifier: SigV4Verifier, faults: Faults, counters: Counters):
+        self.service, self.verifier, self.faults, self._counters = service, verifier, faults, counters
+
+    def complete_build(self, image_id: str, region: str | None = None) -> None:
+        self.service.complete_build(image_id, region=region)
+
+    def fail_build(self, image_id: str, reason: str = "Build failed (injected by the emulator)",
+                   region: str | None = None) -> None:
+        self.service.fail_build(image_id, reason=reason, region=region)
+
+    def set_in_use(self, image_id: str, in_use: bool = True, region: str | None = None) -> None:
+        self.service.set_in_use(image_id, in_use=in_use, region=region)
+
+    def set_faults(self, throttle_rate: float | None = None, error_rate: float | None = None,
+                   drop_rate: float | None = None, latency_ms: float | None = None, seed: int | None = None) -> None:
+        self.faults.configure(throttle_rate=throttle_rate, error_rate=error_rate, drop_rate=drop_rate,
+                              latency_ms=latency_ms, seed=seed)
+
+    def set_credentials(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self.verifier.set_credentials(pairs)
+
+    def counters(self) -> dict[str, int]:
+        return self._counters.snapshot()
+
+    def reset_counters(self) -> None:
+        self._counters.reset()
+
+    def images(self, region: str | None = None) -> list[str]:
+        return self.service.image_ids(region)
+
+
+class EmulatorControlError(Exception):
+    """A control request was refused; `status` and `message` are the emulator's answer."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"HTTP {status}: {message}")
+        self.status, self.message = status, message
+
+
+class EmulatorControl:
+    """The same controls as `Controls`, against an emulator reachable at `base_url` (http://127.0.0.1:PORT)."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0):
+        self.base_url, self.timeout = base_url.rstrip("/"), timeout
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
+              region: str | None = None) -> Any:
+        query = f"?{urlencode({'region': region})}" if region else ""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.base_url}/_emulator/{path}{query}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise EmulatorControlError(exc.code, json.loads(exc.read() or b"{}").get("message", "")) from None
+
+    def complete_build(self, image_id: str, region: str | None = None) -> None:
+        self._call("POST", f"images/{quote(image_id)}/complete", {}, region)
+
+    def fail_build(self, image_id: str, reason: str = "Build failed (injected by the emulator)",
+                   region: str | None = None) -> None:
+        self._call("POST", f"images/{quote(image_id)}/fail", {"reason": reason}, region)
+
+    def set_in_use(self, image_id: str, in_use: bool = True, region: str | None = None) -> None:
+        self._call("POST", f"images/{quote(image_id)}/in-use", {"in_use": in_use}, region)
+
+    def set_faults(self, throttle_rate: float | None = None, error_rate: float | None = None,
+                   drop_rate: float | None = None, latency_ms: float | None = None, seed: int | None = None) -> None:
+        settings = {"throttle_rate": throttle_rate, "error_rate": error_rate, "drop_rate": drop_rate,
+                    "latency_ms": latency_ms, "seed": seed}
+        self._call("POST", "faults", {k: v for k, v in settings.items() if v is not None})
+
+    def set_credentials(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._call("PUT", "credentials", {"credentials": [list(pair) for pair in pairs]})
+
+    def counters(self) -> dict[str, int]:
+        return self._call("GET", "counters")
+
+    def reset_counters(self) -> None:
+        self._call("DELETE", "counters")
+
+    def images(self, region: str | None = None) -> list[str]:
+        return self._call("GET", "images", region=region)["images"]

@@ -1,0 +1,165 @@
+"""Serving the emulator: a threaded werkzeug server, and `Emulator`, the in-process context manager for tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from typing import Any, Iterable
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .app import EmulatorApp
+from .control import Controls, Counters
+from .faults import Faults
+from .models import REGION, ImageService
+from .sigv4 import SigV4Verifier
+from .store import Store
+
+LISTEN_BACKLOG = 128  # socketserver's default of 5 makes bursts of clients wait for SYN retries
+
+
+def serve(app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
+    """A started-listening threaded server (call serve_forever to run it)."""
+    server = make_server(host, port, app, threaded=True)
+    server.socket.listen(LISTEN_BACKLOG)  # listen() again only raises the backlog
+    return server
+
+
+class Emulator:
+    """A local ParallelCluster API on 127.0.0.1, for the duration of a `with` block.
+
+    `url` is the stage URL to give clients as api_url; `stop()` and `start()` restart it on the same port and
+    database, as a process restart would. Test controls (`complete_build`, `set_faults`, ...) act directly on it.
+    """
+
+    def __init__(self, build_seconds: float = 2.0, delete_seconds: float = 0.5, region: str = "us-east-1",
+                 stage: str = "prod", db_path: str | None = None, access_key: str = "testing",
+                 secret_key: str = "testing", page_size: int = 10, seed: int | None = 0,
+                 throttle_rate: float = 0.0, error_rate: float = 0.0, drop_rate: float = 0.0,
+                 latency_ms: float = 0, host: str = "127.0.0.1", port: int = 0):
+        if not REGION.match(region):
+            raise ValueError(f"region '{region}' is not an AWS region name like us-east-1")
+        if not stage or "/" in stage:
+            raise ValueError(f"stage '{stage}' must be one non-empty path segment, like prod")
+        for name, value in (("build_seconds", build_seconds), ("delete_seconds", delete_seconds)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {page_size}")
+        self.region, self.stage, self.host, self._port = region, stage, host, port
+        self.access_key, self.secret_key = access_key, secret_key  # the pair accepted at start
+        self.build_seconds, self.delete_seconds, self.page_size = build_seconds, delete_seconds, page_size
+        self._tempdir = None if db_path else tempfile.mkdtemp(prefix="pcimage-emulator-")
+        self.db_path = db_path or os.path.join(self._tempdir, "emulator.sqlite")
+        self.faults = Faults(throttle_rate=throttle_rate, error_rate=error_rate, drop_rate=drop_rate,
+                             latency_ms=latency_ms, seed=seed)
+        self.verifier = SigV4Verifier(region, [(access_key, secret_key)])
+        self.counters_store = Counters()  # survives stop()/start(), like the accepted credentials and faults
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._store: Store | None = None
+        self._controls: Controls | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------------------------------
+
+    def start(self) -> "Emulator":
+        if self._server is not None:
+            return self
+        self._store = Store(self.db_path)
+        service = ImageService(self._store, region=self.region, build_seconds=self.build_seconds,
+                               delete_seconds=self.delete_seconds, page_size=self.page_size)
+        app = EmulatorApp(service, self.verifier, self.faults, self.counters_store, stage=self.stage)
+        self._controls = app.controls
+        self._server = self._bind(app)
+        self._port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"pcimage-emulator-{self._port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _bind(self, app: EmulatorApp) -> BaseWSGIServer:
+        # After stop(), the same port may linger briefly in the kernel; SO_REUSEADDR covers TIME_WAIT.
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                return serve(app, self.host, self._port)
+            except OSError:
+                if time.monotonic() > deadline or not self._port:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+        if self._store:
+            self._store.close()
+        self._server = self._thread = self._store = None
+
+    def close(self) -> None:
+        """Stop and remove the temporary database, if the emulator made one."""
+        self.stop()
+        if self._tempdir:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+            self._tempdir = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ---- where it is ---------------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self._port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/{self.stage}"
+
+    # ---- test controls -------------------------------------------------------------------------------------------
+
+    @property
+    def controls(self) -> Controls:
+        if self._controls is None:
+            raise RuntimeError("the emulator is not running: use it in a `with` block or call start()")
+        return self._controls
+
+    def complete_build(self, image_id: str, region: str | None = None) -> None:
+        self.controls.complete_build(image_id, region=region)
+
+    def fail_build(self, image_id: str, reason: str = "Build failed (injected by the emulator)",
+                   region: str | None = None) -> None:
+        self.controls.fail_build(image_id, reason=reason, region=region)
+
+    def set_in_use(self, image_id: str, in_use: bool = True, region: str | None = None) -> None:
+        self.controls.set_in_use(image_id, in_use=in_use, region=region)
+
+    def set_faults(self, throttle_rate: float | None = None, error_rate: float | None = None,
+                   drop_rate: float | None = None, latency_ms: float | None = None, seed: int | None = None) -> None:
+        self.faults.configure(throttle_rate=throttle_rate, error_rate=error_rate, drop_rate=drop_rate,
+                              latency_ms=latency_ms, seed=seed)
+
+    def set_credentials(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self.verifier.set_credentials(pairs)
+
+    def counters(self) -> dict[str, int]:
+        return self.counters_store.snapshot()
+
+    def reset_counters(self) -> None:
+        self.counters_store.reset()
+
+    def images(self, region: str | None = None) -> list[str]:
+        return self.controls.images(region)
