@@ -1,0 +1,107 @@
+"""Where the ParallelCluster API is: explicit > stack config > environment > CloudFormation stack outputs.
+
+The API is an API Gateway REST API deployed by the user (a CloudFormation stack whose output
+``ParallelClusterApiInvokeUrl`` is the invoke URL, stage included). Its host name also tells the region
+requests must be signed for, which is not necessarily the region the images live in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pulumi_pcimage.errors import EndpointNotConfigured
+
+NAMESPACE = "pcimage"
+CONFIG_API_URL = "apiUrl"
+CONFIG_STACK_NAME = "apiStackName"
+CONFIG_STACK_REGION = "apiStackRegion"
+ENV_API_URL = "PCLUSTER_API_URL"
+ENV_STACK_NAME = "PCLUSTER_API_STACK_NAME"
+STACK_OUTPUT = "ParallelClusterApiInvokeUrl"
+
+# <api-id>.execute-api.<region>.amazonaws.com[.cn], and private APIs' <api-id>-<vpce-id>.execute-api.<region>.vpce...
+_API_HOST = re.compile(r"^[a-z0-9-]+\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$")
+
+_WAYS = (
+    f"pass api_url explicitly; "
+    f"set stack config `pulumi config set {NAMESPACE}:{CONFIG_API_URL} https://<id>.execute-api.<region>.amazonaws.com/prod`; "
+    f"set the environment variable {ENV_API_URL}; "
+    f"or name the CloudFormation stack that deployed the API with `{NAMESPACE}:{CONFIG_STACK_NAME}` "
+    f"(or {ENV_STACK_NAME}, optionally `{NAMESPACE}:{CONFIG_STACK_REGION}`) so its output {STACK_OUTPUT} is used"
+)
+
+
+def api_region(api_url: str) -> str | None:
+    """The AWS region in an API Gateway host name, or None for any other host (custom domain, emulator)."""
+    match = _API_HOST.match((urlsplit(api_url).hostname or "").lower())
+    return match.group(1) if match else None
+
+
+def normalize_api_url(url: str, source: str = "api_url") -> str:
+    """Scheme and host checked, trailing slashes stripped, a trailing ``/v3[/...]`` cut back to the stage."""
+    text = str(url).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EndpointNotConfigured(
+            f"{source} {text!r} must be an http(s) URL with a host, "
+            f"e.g. https://abc123.execute-api.us-east-1.amazonaws.com/prod")
+    if parts.query or parts.fragment:
+        raise EndpointNotConfigured(f"{source} {text!r} must not carry a query string or fragment")
+    segments = parts.path.split("/")
+    if "v3" in segments:  # the API's own paths all start with /v3: what precedes it is the stage
+        segments = segments[:segments.index("v3")]
+    path = "/".join(segments).rstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _config_value(config: Any, key: str) -> Any:
+    if config is None:
+        return None
+    full = f"{NAMESPACE}:{key}"
+    if isinstance(config, Mapping):  # the provider host's raw stack config
+        return config.get(full) or config.get(f"{NAMESPACE}:config:{key}")
+    from pulumi.dynamic import Config as ProviderConfig
+
+    if isinstance(config, ProviderConfig):  # namespaces short keys with the *project* name, not ours
+        return config.get(full)
+    return config.get(key)  # pulumi.Config("pcimage")
+
+
+def resolve_api_url(explicit: str | None = None, *, config: Any = None,
+                    environ: Mapping[str, str] | None = None, session: Any = None) -> str:
+    """The normalised API URL from the first source that is set; EndpointNotConfigured listing all four if none is."""
+    env = os.environ if environ is None else environ
+    for source, value in (("api_url", explicit),
+                          (f"stack config {NAMESPACE}:{CONFIG_API_URL}", _config_value(config, CONFIG_API_URL)),
+                          (f"environment variable {ENV_API_URL}", env.get(ENV_API_URL))):
+        if value:
+            return normalize_api_url(value, source)
+    stack = _config_value(config, CONFIG_STACK_NAME) or env.get(ENV_STACK_NAME)
+    if stack:
+        url = stack_invoke_url(stack, region=_config_value(config, CONFIG_STACK_REGION), session=session)
+        return normalize_api_url(url, f"output {STACK_OUTPUT} of stack {stack!r}")
+    raise EndpointNotConfigured(f"the ParallelCluster API endpoint is not configured: {_WAYS}")
+
+
+def stack_invoke_url(stack_name: str, *, region: str | None = None, session: Any = None) -> str:
+    """The ``ParallelClusterApiInvokeUrl`` output of the stack that deployed the API (boto3 describe_stacks)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = session or boto3.Session()
+    where = f"CloudFormation stack {stack_name!r} in {region or session.region_name or '(no region set)'}"
+    try:
+        stacks = session.client("cloudformation", region_name=region).describe_stacks(
+            StackName=stack_name)["Stacks"]
+    except (BotoCoreError, ClientError) as exc:
+        raise EndpointNotConfigured(
+            f"cannot read the API endpoint from {where}: {exc}; set {NAMESPACE}:{CONFIG_STACK_REGION} "
+            f"if the stack lives in another region, or set {NAMESPACE}:{CONFIG_API_URL} directly") from None
+    for output in stacks[0].get("Outputs", []) if stacks else []:
+        if output.get("OutputKey") == STACK_OUTPUT:
+            return output["OutputValue"]
+    raise EndpointNotConfigured(f"{where} has no output {STACK_OUTPUT}: is it the ParallelCluster API stack?")
