@@ -29,7 +29,10 @@ def test_lifecycle_up_change_replace_refresh_destroy(host, tmp_path):
     u = urn("notes")
     checked = host.check(u, {}, program_inputs(tmp_path, content="v1"))
     assert checked.failures == []
-    assert checked.inputs["__provider"] == PROVIDER  # unwrapped: the host told Configure it takes no secrets
+    # The host tells Configure it takes no secrets and no previews: secrets arrive unwrapped, and a preview never
+    # reaches Create or Update (facts the provider relies on; a new SDK that changes them must fail here).
+    assert (host.accepts_secrets, host.supports_preview, host.handshook) == (False, False, False)
+    assert checked.inputs["__provider"] == PROVIDER
 
     id_, outs = host.create(u, checked.inputs)
     path = tmp_path / "a.txt"
@@ -105,7 +108,8 @@ def test_blocking_creates_run_concurrently_from_futures_and_threads(host, tmp_pa
 
 def test_provider_logging_goes_to_stderr_and_the_engine_log_records(host, tmp_path):
     host.create(urn("logged"), host.check(urn("logged"), {}, program_inputs(tmp_path, "logged.txt")).inputs)
-    assert f"toy: wrote {tmp_path / 'logged.txt'}" in host.stderr_text()
+    assert f"toy: wrote {tmp_path / 'logged.txt'}" in host.stderr_text()  # pulumi.log without an engine
+    assert "toy: created logged.txt" in host.stdout_text()
     # The Engine service the host was given records what is sent to it (as the CLI's would).
     with grpc.insecure_channel(host.engine_address) as channel:
         engine_pb2_grpc.EngineStub(channel).Log(engine_pb2.LogRequest(
@@ -126,6 +130,7 @@ def test_killed_host_fails_calls_in_flight_and_after(tmp_path):
         with pytest.raises(HostError):
             doomed.check(urn("after"), {}, program_inputs(tmp_path))
     assert not (tmp_path / "a.txt").exists()
+    assert not doomed.project_dir.exists()  # the temporary project directory went with the host
 
 
 def test_host_is_stopped_when_the_block_ends(tmp_path):

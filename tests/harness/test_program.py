@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pulumi.runtime import settings
 
-from tests.support.host import UNKNOWN, ProviderHost, provider_value
+from tests.support.host import UNKNOWN, HostError, ProviderHost, provider_value
 from tests.support.program import CheckFailed, run_program
 from tests.support.toyprovider import FileProvider
 
@@ -48,6 +48,12 @@ def test_check_failure_stops_the_run_naming_field_and_rule(host, tmp_path):
         run_program(PROGRAM, host, project="toy",
                     config={"toy:directory": str(tmp_path), "toy:fileName": "bad name"})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_create_stops_the_run_with_the_provider_message(host, tmp_path):
+    with pytest.raises(HostError, match="RuntimeError: quota exceeded"):
+        run_program(PROGRAM, host, project="toy", config={"toy:directory": str(tmp_path), "toy:fail": "quota exceeded"})
+    assert list(tmp_path.iterdir()) == []  # the dependent resource was never created
 
 
 def test_runs_are_independent(host, tmp_path):

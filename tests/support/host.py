@@ -165,7 +165,9 @@ class ProviderHost:
         self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="provider-host-call")
         self._stderr = tempfile.TemporaryFile()
         self.process: subprocess.Popen | None = None
-        self.accepts_secrets = False  # the host's answer to Configure
+        self._stdout: list[str] = []
+        self.accepts_secrets = False  # the host's answers to Configure (3.272: both False)
+        self.supports_preview = False
         self.handshook = False
 
     # --- lifecycle -------------------------------------------------------------------------------------------
@@ -201,7 +203,15 @@ class ProviderHost:
 
     def _read_port(self) -> int:
         lines: queue.Queue[bytes] = queue.Queue()
-        threading.Thread(target=lambda: lines.put(self.process.stdout.readline()), daemon=True).start()
+
+        def drain() -> None:  # keep reading: a provider that prints must never fill the pipe and block the host
+            for line in iter(self.process.stdout.readline, b""):
+                lines.put(line)
+                self._stdout.append(line.decode(errors="replace"))
+            lines.put(b"")
+            self.process.stdout.close()
+
+        threading.Thread(target=drain, name="provider-host-stdout", daemon=True).start()
         try:
             line = lines.get(timeout=START_TIMEOUT)
         except queue.Empty:
@@ -230,6 +240,7 @@ class ProviderHost:
             acceptResources=True, sends_old_inputs=True, sends_old_inputs_to_delete=True))
         self.handshook = handshook
         self.accepts_secrets = response.acceptSecrets
+        self.supports_preview = response.supportsPreview  # False: the engine never calls Create/Update in preview
 
     def kill(self) -> None:
         """SIGKILL the host (a crashed or interrupted ``pulumi up``); idempotent."""
@@ -247,8 +258,6 @@ class ProviderHost:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if self.process is not None and self.process.stdout:
-            self.process.stdout.close()
         if self._engine is not None:
             self._engine.stop(None)
             self._engine = None
@@ -265,6 +274,10 @@ class ProviderHost:
         pulumi 3.272's host never connects to the engine address, so provider logging lands in ``stderr_text()``.
         """
         return list(self._engine_log.records)
+
+    def stdout_text(self) -> str:
+        """What the host printed to stdout after its port (a provider's print() calls)."""
+        return "".join(self._stdout[1:])
 
     def stderr_text(self) -> str:
         self._stderr.flush()
@@ -301,10 +314,9 @@ class ProviderHost:
             delete_before_replace=response.deleteBeforeReplace, diffs=list(response.diffs),
             detailed={k: provider_pb2.PropertyDiff.Kind.Name(v.kind) for k, v in response.detailedDiff.items()})
 
-    def create(self, urn: str, props: dict, timeout: float | None = None, *, preview: bool = False
-               ) -> tuple[str, dict]:
+    def create(self, urn: str, props: dict, timeout: float | None = None) -> tuple[str, dict]:
         response = self._rpc("Create", provider_pb2.CreateRequest(
-            properties=self._s(props), timeout=timeout or 0, preview=preview, **_name_and_type(urn)))
+            properties=self._s(props), timeout=timeout or 0, **_name_and_type(urn)))
         return response.id, _props(response.properties)
 
     def read(self, id: str, urn: str, props: dict, *, inputs: dict | None = None) -> tuple[str, dict]:
@@ -313,10 +325,10 @@ class ProviderHost:
         return response.id, _props(response.properties)
 
     def update(self, id: str, urn: str, olds: dict, news: dict, *, old_inputs: dict | None = None,
-               timeout: float | None = None, ignore_changes: list[str] = (), preview: bool = False) -> dict:
+               timeout: float | None = None, ignore_changes: list[str] = ()) -> dict:
         response = self._rpc("Update", provider_pb2.UpdateRequest(
             id=id, olds=self._s(olds), news=self._s(news), old_inputs=self._s(old_inputs), timeout=timeout or 0,
-            ignoreChanges=list(ignore_changes), preview=preview, **_name_and_type(urn)))
+            ignoreChanges=list(ignore_changes), **_name_and_type(urn)))
         return _props(response.properties)
 
     def delete(self, id: str, urn: str, props: dict, *, old_inputs: dict | None = None,

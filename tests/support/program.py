@@ -30,7 +30,7 @@ from pulumi.runtime import rpc, run_in_stack, set_all_config
 from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.settings import SETTINGS, reset_options
 
-from tests.support.host import UNKNOWN, ProviderHost, _plain
+from tests.support.host import ProviderHost, _plain
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"  # the type token prefix of every dynamic.Resource
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class _ForwardingMocks(Mocks):
         if checked.failures:
             raise CheckFailed(args.typ, args.name, checked.failures)
         if self.preview:  # the engine previews a create as its checked inputs; the rest stays unknown
-            return "", checked.inputs, {k: v for k, v in checked.inputs.items() if v != UNKNOWN}
+            return "", checked.inputs, dict(checked.inputs)
         id_, outputs = self.host.create(urn, checked.inputs)
         return id_, checked.inputs, outputs
 

@@ -59,6 +59,7 @@ class FileProvider(ResourceProvider):
         path = Path(props["directory"], props["name"])
         path.write_text(props["content"])
         pulumi.log.info(f"toy: wrote {path}")
+        print(f"toy: created {path.name}")  # the host's stdout, after its port line
         return CreateResult(str(path), self._outs(props, path))
 
     def read(self, id_: str, props: dict) -> ReadResult:
@@ -87,7 +88,8 @@ class ToyFile(Resource, module="toy", name="File"):
     banner: pulumi.Output[str]
 
     def __init__(self, name: str, *, directory: pulumi.Input[str], file_name: pulumi.Input[str],
-                 content: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
-        props = {"directory": directory, "name": file_name, "content": content,
+                 content: pulumi.Input[str] | None = None, fail: pulumi.Input[str] | None = None,
+                 sleep: pulumi.Input[float] | None = None, opts: pulumi.ResourceOptions | None = None):
+        props = {"directory": directory, "name": file_name, "content": content, "fail": fail, "sleep": sleep,
                  "path": None, "size": None, "banner": None}  # None: outputs the provider fills in
         super().__init__(FileProvider(), name, props, opts)

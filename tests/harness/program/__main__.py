@@ -7,7 +7,7 @@ from tests.support.toyprovider import ToyFile
 config = pulumi.Config("toy")
 directory = config.require("directory")
 greeting = ToyFile("greeting", directory=directory, file_name=config.get("fileName") or "hello.txt",
-                   content=config.get("content") or "hello")
+                   content=config.get("content") or "hello", fail=config.get("fail"))
 echo = ToyFile("echo", directory=directory, file_name="echo.txt", content=greeting.path)
 pulumi.export("path", greeting.path)
 pulumi.export("size", greeting.size)
