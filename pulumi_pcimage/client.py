@@ -107,8 +107,8 @@ def auth_hint(message: str) -> str:
         return ("check api_url: API Gateway gives this answer for a path or stage it does not have; use the "
                 "invoke URL with its stage, e.g. https://<id>.execute-api.<region>.amazonaws.com/prod")
     if "signature" in low and "does not match" in low:
-        return ("check the secret access key, and that requests are signed for the API's own region "
-                "(the one in its host name)")
+        return ("check the secret access key, and the signing region: it must be the API's own region "
+                "(the one in its host name), not the images' region")
     if "expired" in low:
         return "refresh the AWS credentials (e.g. `aws sso login`), and check the system clock for skew"
     if "security token" in low and "invalid" in low:
