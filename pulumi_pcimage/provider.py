@@ -1,0 +1,479 @@
+"""The CustomImage dynamic provider: check / diff / create / read / update / delete.
+
+The instance is pickled (by reference: this module is importable) into every resource's `__provider`
+state, so it holds no settings at all: everything comes from the resource's inputs. Clients are built
+lazily inside the provider host and cached per (api_url, region, profile, role_arn) in this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import threading
+import time
+from typing import Any
+
+import requests
+from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateResult, DiffResult, ReadResult,
+                            ResourceProvider, UpdateResult)
+from pulumi.output import Unknown
+
+from . import config, endpoint, hostpool, waiter
+from .errors import (ApiError, AuthError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured,
+                     InternalServiceError, NotFoundError, PcImageError, ThrottledError, TransportError,
+                     UnknownOutcomeError)
+from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
+
+log = logging.getLogger("pulumi_pcimage")
+PROVIDER_KEY = "__provider"
+LOG_TAIL_LINES = 20
+
+
+class ImageClash(PcImageError):
+    """The image id is taken by an image this resource may not adopt."""
+
+
+class BuildFailed(PcImageError):
+    """The build ended in BUILD_FAILED (or the image vanished while building)."""
+
+
+class DeleteFailed(PcImageError):
+    """The image could not be deleted."""
+
+
+# ---------------------------------------------------------------- settings, clients, outputs
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown)
+
+
+def settings(props: dict) -> dict[str, Any]:
+    """Every input field of `props`, defaults filled in and numbers normalised."""
+    result = {}
+    for f in INPUTS:
+        value = props.get(f.name)
+        result[f.name] = f.normalise(f.default if value is None else value)
+    return result
+
+
+def outputs(inputs: dict[str, Any], described: dict | None) -> dict[str, Any]:
+    """The resource's outputs: its inputs (diff receives old outputs) plus what describe_image says.
+
+    The single describe→outputs mapping, used by create, adoption, read and update alike.
+    """
+    outs = {f.name: v for f in INPUTS if (v := inputs.get(f.name)) is not None}
+    for f in OUTPUTS_ONLY:
+        value: Any = described
+        for key in f.source:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            outs[f.name] = value
+    return outs
+
+
+_clients: dict[tuple, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def make_client(api_url: str, *, region: str | None, profile: str | None, role_arn: str | None) -> Any:
+    from .client import ParallelClusterClient  # imported late: only the host (or a test) talks to the API
+
+    return ParallelClusterClient(api_url, region=region, profile=profile, role_arn=role_arn)
+
+
+def client_for(api_url: str, region: str | None, profile: str | None, role_arn: str | None) -> Any:
+    key = (api_url, region, profile, role_arn)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = make_client(api_url, region=region, profile=profile, role_arn=role_arn)
+        return _clients[key]
+
+
+# Dry-run results by content, so a preview of many unchanged images sends nothing twice.
+_dryruns: dict[str, list[str]] = {}
+_dryruns_lock = threading.Lock()
+
+
+def _canonical_or_none(value: Any) -> str | None:
+    if value is None or is_unknown(value):
+        return None
+    try:
+        return config.canonical(value)
+    except config.ConfigError:
+        return None
+
+
+def _same(f: Field, old: Any, new: Any) -> bool:
+    if f.name == "image_configuration":
+        old_c, new_c = _canonical_or_none(old), _canonical_or_none(new)
+        return old == new if old_c is None or new_c is None else old_c == new_c
+    return f.normalise(old) == f.normalise(new)
+
+
+def _build_doc(s: dict) -> dict:
+    """The configuration as sent to build_image: the user's, with this resource's ownership tag."""
+    doc = config.load(s["image_configuration"])
+    return config.with_owner(doc, s["owner"]) if s["owner"] else doc
+
+
+class CustomImageProvider(ResourceProvider):
+    serialize_as_secret_always = False  # holds nothing: safe to store in plain state
+
+    def configure(self, req: ConfigureRequest) -> None:
+        # Only a fallback: CustomImage resolves api_url in the program. Set in the host, never pickled.
+        self._stack_config = req.config
+
+    # ------------------------------------------------------------ check
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        inputs: dict[str, Any] = {}
+        for key in news:
+            if key != PROVIDER_KEY and key not in BY_NAME:
+                failures.append(CheckFailure(key, f"unknown property {key!r}; CustomImage accepts "
+                                                  f"{', '.join(f.name for f in INPUTS)}"))
+        for f in INPUTS:
+            value = news.get(f.name)
+            if is_unknown(value):
+                inputs[f.name] = value
+                continue
+            if value is None:
+                if f.required:
+                    failures.append(CheckFailure(f.name, f"{f.name} is required: {f.description}"))
+                if f.default is not None:
+                    inputs[f.name] = f.normalise(f.default)
+                continue
+            value = f.normalise(value)
+            failures += [CheckFailure(f.name, reason) for reason in f.problems(value)]
+            inputs[f.name] = value
+        if inputs.get("image_id") is None:
+            failures.append(CheckFailure("image_id", "image_id is required (CustomImage derives one from the "
+                                                     "resource name when it is omitted)"))
+        failures += self._check_configuration(inputs)
+        if not failures and self._wants_dryrun(_olds, inputs):
+            failures += self._dryrun(settings(inputs))
+        return CheckResult(inputs, failures)
+
+    def _check_configuration(self, inputs: dict) -> list[CheckFailure]:
+        value = inputs.get("image_configuration")
+        if value is None or is_unknown(value):
+            return []
+        try:
+            doc = config.load(value)
+        except config.ConfigError as exc:
+            return [CheckFailure("image_configuration", f"image_configuration {exc}")]
+        if isinstance(value, dict):  # the wire and the state keep one form: YAML text
+            inputs["image_configuration"] = config.dump(doc)
+        region = inputs.get("region")
+        return [CheckFailure("image_configuration", f"image_configuration: {problem}")
+                for problem in config.validate(doc, None if is_unknown(region) else region)]
+
+    @staticmethod
+    def _wants_dryrun(olds: dict, inputs: dict) -> bool:
+        if not inputs.get("validate_on_preview") or any(is_unknown(v) for v in inputs.values()):
+            return False
+        return _canonical_or_none(olds.get("image_configuration")) != config.canonical(
+            inputs["image_configuration"])
+
+    def _dryrun(self, s: dict) -> list[CheckFailure]:
+        """Ask the API whether the build would be accepted; unreachable is a warning, not a failure."""
+        try:
+            api_url = self._api_url(s)
+            doc_text = config.dump(_build_doc(s))
+        except EndpointNotConfigured as exc:
+            log.warning("image %s: configuration not validated against the API: %s", s["image_id"], exc)
+            return []
+        key = hashlib.sha256(json.dumps(
+            [api_url, s["region"], doc_text, s["suppress_validators"], s["validation_failure_level"]]
+        ).encode()).hexdigest()
+        with _dryruns_lock:
+            cached = _dryruns.get(key)
+        if cached is not None:
+            return [CheckFailure("image_configuration", reason) for reason in cached]
+        client = client_for(api_url, s["region"], s["aws_profile"], s["role_arn"])
+        try:
+            client.build_image(s["image_id"], doc_text, suppress_validators=s["suppress_validators"] or None,
+                               validation_failure_level=s["validation_failure_level"], dryrun=True,
+                               rollback_on_failure=s["rollback_on_failure"], region=s["region"])
+            reasons: list[str] = []  # 202 to a dry run is odd but means "accepted"
+        except (DryrunSucceeded, ConflictError):  # 409: the id exists; create reconciles that
+            reasons = []
+        except BadRequestError as exc:
+            reasons = [f"{e.get('type', 'validation')} ({e.get('level', 'ERROR')}): {e.get('message')}"
+                       for e in exc.validation_errors] or [f"the API rejected the configuration: {exc.message}"]
+        except (TransportError, ThrottledError, InternalServiceError, AuthError, ApiError) as exc:
+            log.warning("image %s: could not validate the configuration against the API (%s); "
+                        "`pulumi up` will report any problem when it builds", s["image_id"], exc)
+            return []
+        with _dryruns_lock:
+            _dryruns[key] = reasons
+        return [CheckFailure("image_configuration", reason) for reason in reasons]
+
+    # ------------------------------------------------------------ diff
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces, changed = [], []
+        for f in INPUTS:
+            old, new = olds.get(f.name), news.get(f.name)
+            old = f.default if old is None else old
+            new = f.default if new is None else new
+            if not is_unknown(new) and _same(f, old, new):
+                continue
+            (replaces if f.replaces else changed).append(f.name)
+        # A derived id changes whenever a replacement is needed; an unchanged id is the user's own and
+        # cannot exist twice, so the old image must go first.
+        old_id, new_id = olds.get("image_id"), news.get("image_id")
+        delete_first = bool(replaces) and not is_unknown(new_id) and old_id == new_id
+        return DiffResult(changes=bool(replaces or changed), replaces=replaces, stables=[],
+                          delete_before_replace=delete_first)
+
+    # ------------------------------------------------------------ create
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        s = settings(props)
+        image_id, client = s["image_id"], self._client(s)
+        doc = _build_doc(s)
+        described = self._build(client, s, doc)
+        if described is None:
+            described = self._await_build(client, s)
+        return CreateResult(image_id, outputs(s, described))
+
+    def _build(self, client: Any, s: dict, doc: dict, *, attempts: int = 2) -> dict | None:
+        """Start the build; returns a final describe answer when an existing image was adopted as complete."""
+        image_id = s["image_id"]
+        try:
+            answer = client.build_image(
+                image_id, config.dump(doc), suppress_validators=s["suppress_validators"] or None,
+                validation_failure_level=s["validation_failure_level"],
+                rollback_on_failure=s["rollback_on_failure"], region=s["region"])
+        except (ConflictError, UnknownOutcomeError) as exc:
+            log.info("image %s: %s; reconciling with what exists", image_id,
+                     "the id exists" if isinstance(exc, ConflictError) else "the build request's outcome is unknown")
+            return self._reconcile(client, s, doc, exc, attempts)
+        for message in (answer or {}).get("validationMessages") or []:
+            log.warning("image %s: %s (%s): %s", image_id, message.get("type"), message.get("level"),
+                        message.get("message"))
+        log.info("image %s: build started", image_id)
+        return None
+
+    def _reconcile(self, client: Any, s: dict, doc: dict, cause: Exception, attempts: int) -> dict | None:
+        """Adopt the image already holding the id, or explain why not (409, or a POST with unknown outcome)."""
+        image_id = s["image_id"]
+        try:
+            current = client.describe_image(image_id, region=s["region"])
+        except NotFoundError:
+            if attempts <= 1:
+                raise cause
+            return self._build(client, s, doc, attempts=attempts - 1)  # never arrived, or gone since
+        existing = self._fetch_configuration(current)
+        same = existing is not None and config.canonical(config.without_owner(existing)) == config.canonical(
+            config.without_owner(doc))
+        owner = config.owner_of(existing) if existing is not None else None
+        ours = bool(s["owner"]) and owner == s["owner"]
+        status = current.get("imageBuildStatus")
+        if not ((same and ours) or s["adopt_existing"]):
+            raise ImageClash(_clash_message(image_id, status, existing, same, owner))
+        if not same:
+            log.warning("image %s: adopting an image whose configuration differs from image_configuration "
+                        "(adopt_existing=true)", image_id)
+        log.info("image %s: adopting the existing image (%s)", image_id, status)
+        if status == "BUILD_COMPLETE":
+            return current
+        if status == "BUILD_IN_PROGRESS":
+            return None  # the caller waits for it
+        if status in ("BUILD_FAILED", "DELETE_IN_PROGRESS") and attempts > 1:
+            log.info("image %s: removing the %s image before building again", image_id, status)
+            self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60)
+            return self._build(client, s, doc, attempts=attempts - 1)
+        raise ImageClash(f"image {image_id!r} exists in state {status} ({_reasons_of(current) or 'no reason given'}) "
+                         f"and cannot be adopted; delete it (pcluster delete-image --image-id {image_id}) and "
+                         "run `pulumi up` again")
+
+    @staticmethod
+    def _fetch_configuration(current: dict) -> dict | None:
+        """The configuration an existing image was built from (a presigned S3 URL), or None if unavailable."""
+        url = (current.get("imageConfiguration") or {}).get("url")
+        if not url or not url.startswith(("http://", "https://")):
+            return None
+        try:
+            answer = requests.get(url, timeout=30)
+            answer.raise_for_status()
+            return config.load(answer.text)
+        except (requests.RequestException, config.ConfigError) as exc:
+            log.warning("could not read the existing image's configuration: %s", exc)
+            return None
+
+    def _await_build(self, client: Any, s: dict) -> dict:
+        image_id = s["image_id"]
+        timeout = s["build_timeout_minutes"] * 60
+        try:
+            outcome = waiter.wait(lambda: client.describe_image(image_id, region=s["region"]), waiter.BUILD,
+                                  timeout=timeout, what=f"image {image_id} build")
+        except waiter.WaitTimeout as exc:
+            raise BuildFailed(
+                f"image {image_id!r} was still {exc.last_status or 'building'} after build_timeout_minutes="
+                f"{s['build_timeout_minutes']:g}. The build continues server-side; the next `pulumi up` finds it, "
+                f"adopts it (it carries this resource's ownership tag) and waits for it. To stop it instead: "
+                f"pcluster delete-image --image-id {image_id}") from None
+        if outcome.state == "success":
+            return outcome.response
+        raise BuildFailed(self._failure_report(client, s, outcome))
+
+    def _failure_report(self, client: Any, s: dict, outcome: waiter.Outcome) -> str:
+        image_id = s["image_id"]
+        if outcome.response is None:
+            return (f"image {image_id!r} disappeared while building (deleted out of band?); "
+                    "the next `pulumi up` builds it again")
+        reasons = self._why_failed(client, s, outcome.response)
+        if outcome.status != "BUILD_FAILED":
+            cleanup = f"the image is now {outcome.status}; nothing was cleaned up"
+        elif s["keep_failed_image"]:
+            cleanup = ("the failed image was kept for inspection (keep_failed_image=true); the next `pulumi up` "
+                       f"deletes it and builds again, or delete it yourself: pcluster delete-image --image-id "
+                       f"{image_id}")
+        else:
+            try:
+                self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60)
+                cleanup = "the failed image was deleted, so the next `pulumi up` builds it again"
+            except (PcImageError, ApiError) as exc:
+                cleanup = f"deleting the failed image also failed ({exc}); delete it before the next `pulumi up`"
+        details = "\n".join(f"  - {r}" for r in reasons) or "  - (the API gave no reason)"
+        return f"image {image_id!r} build failed ({outcome.status}):\n{details}\n{cleanup}"
+
+    def _why_failed(self, client: Any, s: dict, described: dict) -> list[str]:
+        """Everything that says why a build failed; each source is best-effort."""
+        image_id, region = s["image_id"], s["region"]
+        reasons = [_reasons_of(described)] if _reasons_of(described) else []
+        try:
+            events = client.get_image_stack_events(image_id, region=region).get("events") or []
+            reasons += [f"{e.get('logicalResourceId')} {e.get('resourceStatus')}: {e.get('resourceStatusReason')}"
+                        for e in events if str(e.get("resourceStatus", "")).endswith("_FAILED")
+                        and e.get("resourceStatusReason")][:5]
+        except (ApiError, TransportError) as exc:
+            log.debug("no stack events for %s: %s", image_id, exc)
+        try:
+            streams = client.list_image_log_streams(image_id, region=region).get("logStreams") or []
+            if streams:
+                newest = max(streams, key=lambda st: str(st.get("lastEventTimestamp") or ""))
+                events = client.get_image_log_events(image_id, newest["logStreamName"], region=region)
+                lines = [str(e.get("message", "")).rstrip() for e in events.get("events") or []]
+                if lines:
+                    reasons.append(f"build log {newest['logStreamName']} (last lines):\n      "
+                                   + "\n      ".join(lines[-LOG_TAIL_LINES:]))
+        except (ApiError, TransportError, KeyError) as exc:
+            log.debug("no build log for %s: %s", image_id, exc)
+        return reasons
+
+    # ------------------------------------------------------------ read, update
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        s = settings(props)
+        try:
+            described = self._client(s).describe_image(id_, region=s["region"])
+        except NotFoundError:
+            log.info("image %s no longer exists; removing it from the state", id_)
+            return ReadResult("", {})
+        return ReadResult(id_, outputs({**s, "image_id": id_}, described))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # Only options change in place, and they matter only to later operations: no API call.
+        kept = {f.name: olds[f.name] for f in OUTPUTS_ONLY if olds.get(f.name) is not None}
+        return UpdateResult({**outputs(settings(news), None), **kept})
+
+    # ------------------------------------------------------------ delete
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        s = settings(props)
+        self._delete_and_wait(self._client(s), s, id_, timeout=s["delete_timeout_minutes"] * 60)
+
+    def _delete_and_wait(self, client: Any, s: dict, image_id: str, *, timeout: float) -> None:
+        region, start = s["region"], time.monotonic()
+
+        def left() -> float:
+            return max(0.0, timeout - (time.monotonic() - start))
+
+        def settle() -> None:
+            try:
+                waiter.wait(lambda: client.describe_image(image_id, region=region), waiter.SETTLED,
+                            timeout=left(), what=f"image {image_id} build (before deleting it)")
+            except waiter.WaitTimeout as exc:
+                raise DeleteFailed(f"image {image_id!r} is still building after delete_timeout_minutes="
+                                   f"{s['delete_timeout_minutes']:g}; a build cannot be deleted while it runs. "
+                                   "Run `pulumi destroy` again later.") from exc
+
+        try:
+            if client.describe_image(image_id, region=region).get("imageBuildStatus") == "BUILD_IN_PROGRESS":
+                settle()
+        except NotFoundError:
+            return
+        for attempt in (1, 2):
+            try:
+                client.delete_image(image_id, region=region, force=s["force_delete"])
+                break
+            except NotFoundError:
+                return
+            except BadRequestError as exc:
+                try:
+                    building = client.describe_image(image_id, region=region).get(
+                        "imageBuildStatus") == "BUILD_IN_PROGRESS"
+                except NotFoundError:
+                    return
+                if building and attempt == 1:
+                    settle()
+                    continue
+                if s["force_delete"]:
+                    raise DeleteFailed(f"the API refused to delete image {image_id!r}: {exc.message}") from exc
+                raise DeleteFailed(
+                    f"the API refused to delete image {image_id!r}: {exc.message}. If instances use the AMI or it "
+                    "is shared, set force_delete=True on the resource, run `pulumi up` (an in-place update) and "
+                    "delete again.") from exc
+        try:
+            outcome = waiter.wait(lambda: client.describe_image(image_id, region=region), waiter.DELETE,
+                                  timeout=left(), what=f"image {image_id} deletion")
+        except waiter.WaitTimeout as exc:
+            raise DeleteFailed(f"image {image_id!r} was still {exc.last_status} after delete_timeout_minutes="
+                               f"{s['delete_timeout_minutes']:g}; run the delete again later") from exc
+        if outcome.state == "failure":
+            raise DeleteFailed(f"deleting image {image_id!r} failed ({outcome.status}): "
+                               f"{_reasons_of(outcome.response) or 'no reason given'}")
+
+    # ------------------------------------------------------------ helpers
+
+    def _api_url(self, s: dict) -> str:
+        return endpoint.resolve_api_url(s["api_url"], config=getattr(self, "_stack_config", None))
+
+    def _client(self, s: dict) -> Any:
+        return client_for(self._api_url(s), s["region"], s["aws_profile"], s["role_arn"])
+
+
+def _reasons_of(described: dict | None) -> str:
+    described = described or {}
+    parts = [described.get("cloudformationStackStatusReason"), described.get("imagebuilderImageStatusReason")]
+    return "; ".join(str(p) for p in parts if p)
+
+
+def _clash_message(image_id: str, status: str | None, existing: dict | None, same: bool, owner: str | None) -> str:
+    if existing is None:
+        what = "its configuration could not be read"
+    elif not same:
+        what = "it was built from a different configuration"
+    else:
+        what = f"it was built by {owner!r}" if owner else "it was not built by this resource"
+    return (f"image id {image_id!r} is already taken (status {status}) and {what}. Choices: set adopt_existing=True "
+            "to take it over as it is; choose another image_id (or omit image_id to derive a unique one); or delete "
+            f"the existing image (pcluster delete-image --image-id {image_id}) and run `pulumi up` again.")
+
+
+def _log_to_stderr() -> None:
+    """Inside the provider host, show progress on stderr (the CLI prints it as diagnostics)."""
+    if hostpool.in_provider_host() and not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("pulumi_pcimage: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+_log_to_stderr()
+hostpool.raise_host_worker_limit()

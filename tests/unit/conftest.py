@@ -1,0 +1,18 @@
+import pytest
+
+from pulumi_pcimage import provider, waiter
+
+from .fakeapi import ConfigServer, FakeApi
+
+
+@pytest.fixture
+def api(monkeypatch):
+    """A FakeApi every provider client resolves to; caches emptied; polling 10,000x faster."""
+    fake = FakeApi()
+    fake.config_server = ConfigServer(fake)
+    monkeypatch.setattr(provider, "make_client", lambda *a, **k: fake)
+    monkeypatch.setattr(provider, "_clients", {})
+    monkeypatch.setattr(provider, "_dryruns", {})
+    monkeypatch.setenv(waiter.POLL_SCALE_ENV, "0.0001")
+    yield fake
+    fake.config_server.close()

@@ -1,0 +1,324 @@
+"""CustomImageProvider's operations against a scripted API (the engine tests use the emulator)."""
+
+import logging
+
+import pytest
+from pulumi.dynamic import ReadResult
+from pulumi.output import Unknown
+
+from pulumi_pcimage import config
+from pulumi_pcimage.errors import AuthError, BadRequestError, TransportError, UnknownOutcomeError
+from pulumi_pcimage.fields import FIELDS, INPUTS
+from pulumi_pcimage.provider import BuildFailed, CustomImageProvider, DeleteFailed, ImageClash
+
+from .fakeapi import validation_error
+
+CONFIG = "Build:\n  InstanceType: c6i.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
+REFORMATTED = "# same image\nBuild: {ParentImage: 'ami-0123456789abcdef0', InstanceType: c6i.xlarge}\n"
+CHANGED = CONFIG.replace("c6i.xlarge", "c6i.2xlarge")
+
+
+def inputs(**overrides):
+    base = {"image_configuration": CONFIG, "image_id": "hpc-base", "region": "us-east-1",
+            "api_url": "http://127.0.0.1:1/prod", "owner": "proj/dev/hpc-base"}
+    return {**base, **overrides}
+
+
+@pytest.fixture
+def prov():
+    return CustomImageProvider()
+
+
+def checked(prov, olds=None, **overrides):
+    result = prov.check(olds or {}, inputs(**overrides))
+    return result.inputs, {f.property: f.reason for f in result.failures}
+
+
+# ---------------------------------------------------------------- check
+
+def test_check_fills_defaults_and_normalises_numbers(prov, api):
+    values, failures = checked(prov, build_timeout_minutes=90.0, delete_timeout_minutes=0.5)
+    assert failures == {}
+    assert values["build_timeout_minutes"] == 90 and isinstance(values["build_timeout_minutes"], int)
+    assert values["delete_timeout_minutes"] == 0.5
+    assert values["rollback_on_failure"] is True and values["validation_failure_level"] == "ERROR"
+    assert values["suppress_validators"] == [] and values["force_delete"] is False
+
+
+@pytest.mark.parametrize("prop, value, message", [
+    ("image_id", "1-bad_id", "image_id '1-bad_id' must match ^[a-zA-Z][a-zA-Z0-9-]{0,127}$"),
+    ("image_id", "a" * 129, "must match"),
+    ("validation_failure_level", "FATAL", "validation_failure_level is 'FATAL' but must be one of INFO, WARNING, ERROR"),
+    ("suppress_validators", ["type:Foo", "everything"], "items ['everything'] must be strings matching"),
+    ("build_timeout_minutes", 0, "must be greater than 0"),
+    ("rollback_on_failure", "yes", "rollback_on_failure must be true or false"),
+    ("role_arn", "admin", "role_arn 'admin' must match"),
+    ("image_configuration", "- just a list", "must be a YAML mapping"),
+    ("image_configuration", "Build: {InstanceType: t3.large}", "Build.ParentImage: is required"),
+    ("image_configuration", CONFIG + "Imagee: {}", "Imagee: unknown top-level key"),
+    ("image_configuration", CONFIG + "Region: eu-west-1", "remove Region from the configuration or make them equal"),
+])
+def test_check_reports_each_problem_on_its_property(prov, api, prop, value, message):
+    _, failures = checked(prov, **{prop: value})
+    assert list(failures) == [prop] and message in failures[prop]
+    assert api.calls == [], "nothing is sent while the inputs are invalid"
+
+
+def test_check_rejects_unknown_properties(prov, api):
+    result = prov.check({}, {**inputs(), "imageId": "x"})
+    assert [(f.property, "unknown property" in f.reason) for f in result.failures] == [("imageId", True)]
+
+
+def test_check_tolerates_unknowns_and_sends_nothing(prov, api):
+    values, failures = checked(prov, image_configuration=Unknown(), image_id=Unknown(), region=Unknown())
+    assert failures == {} and isinstance(values["image_configuration"], Unknown)
+    _, failures = checked(prov, region=Unknown())
+    assert failures == {} and api.calls == []
+
+
+def test_check_turns_a_dict_configuration_into_yaml_text(prov, api):
+    values, failures = checked(prov, image_configuration=config.load(CONFIG))
+    assert failures == {} and values["image_configuration"] == config.canonical(CONFIG)
+
+
+def test_check_dry_runs_a_new_configuration_once(prov, api):
+    _, failures = checked(prov)
+    assert failures == {}
+    (op, image_id, kw), = api.ops("build_image")
+    assert kw["dryrun"] is True and kw["rollback_on_failure"] is True
+    assert config.owner_of(config.load(kw["configuration"])) == "proj/dev/hpc-base"
+    checked(prov)
+    checked(prov, image_configuration=REFORMATTED)
+    assert len(api.ops("build_image")) == 1, "same content: answered from the cache"
+
+
+def test_check_skips_the_dry_run_when_the_configuration_did_not_change(prov, api):
+    checked(prov, olds=inputs(image_configuration=REFORMATTED))
+    checked(prov, validate_on_preview=False)
+    assert api.calls == []
+
+
+def test_check_reports_one_failure_per_validator_message(prov, api):
+    api.raise_on["build_image"] = [validation_error(
+        ("InstanceTypeValidator", "ERROR", "The instance type 'c6i.xlarge' is not supported."),
+        ("UrlValidator", "WARNING", "The S3 object does not exist.")) for _ in range(2)]
+    result = prov.check({}, inputs())
+    reasons = [(f.property, f.reason) for f in result.failures]
+    assert reasons == [
+        ("image_configuration", "InstanceTypeValidator (ERROR): The instance type 'c6i.xlarge' is not supported."),
+        ("image_configuration", "UrlValidator (WARNING): The S3 object does not exist.")]
+    assert len(prov.check({}, inputs()).failures) == 2 and len(api.ops("build_image")) == 1
+
+
+@pytest.mark.parametrize("error", [TransportError("connection refused"), AuthError("forbidden")])
+def test_an_unreachable_api_is_a_warning_not_a_failure(prov, api, caplog, error):
+    api.raise_on["build_image"] = [error, error]
+    with caplog.at_level(logging.WARNING, logger="pulumi_pcimage"):
+        _, failures = checked(prov)
+    assert failures == {} and "could not validate the configuration" in caplog.text
+    checked(prov)
+    assert len(api.ops("build_image")) == 2, "warnings are not cached: the next preview tries again"
+
+
+# ---------------------------------------------------------------- diff
+
+def outs(**overrides):
+    return {**inputs(**overrides), "ami_id": "ami-0f00", "image_build_status": "BUILD_COMPLETE",
+            "rollback_on_failure": True, "build_timeout_minutes": 180.0}
+
+
+def test_diff_ignores_formatting_and_float_numbers(prov):
+    result = prov.diff("hpc-base", outs(), inputs(image_configuration=REFORMATTED, build_timeout_minutes=180))
+    assert result.changes is False and result.replaces == []
+
+
+def test_diff_replaces_on_a_real_configuration_change_and_deletes_first_when_the_id_is_fixed(prov):
+    result = prov.diff("hpc-base", outs(), inputs(image_configuration=CHANGED))
+    assert result.changes is True and result.replaces == ["image_configuration"]
+    assert result.delete_before_replace is True
+
+
+def test_diff_with_a_new_derived_id_creates_before_deleting(prov):
+    result = prov.diff("hpc-base-1", outs(image_id="hpc-base-1"),
+                       inputs(image_configuration=CHANGED, image_id="hpc-base-2"))
+    assert result.replaces == ["image_configuration", "image_id"] and result.delete_before_replace is False
+
+
+def test_diff_treats_an_unknown_configuration_as_a_replacement(prov):
+    result = prov.diff("hpc-base", outs(), inputs(image_configuration=Unknown(), image_id=Unknown()))
+    assert result.replaces == ["image_configuration", "image_id"] and result.delete_before_replace is False
+
+
+SAMPLE_CHANGES = {str: "changed-value", bool: None, float: 7, list: ["ALL"]}
+
+
+@pytest.mark.parametrize("field", [f for f in INPUTS if f.name != "image_configuration"], ids=lambda f: f.name)
+def test_the_field_table_decides_replace_or_update(prov, field):
+    if field.type is bool:
+        new = not field.default
+    elif field.name == "image_id":
+        new = "other-id"
+    elif field.name == "region":
+        new = "eu-west-1"
+    else:
+        new = SAMPLE_CHANGES[field.type]
+    result = prov.diff("hpc-base", outs(), inputs(**{field.name: new}))
+    assert result.changes is True
+    assert result.replaces == ([field.name] if field.replaces else [])
+
+
+def test_replacing_fields_are_exactly_configuration_id_and_region():
+    assert [f.name for f in FIELDS if f.replaces] == ["image_configuration", "image_id", "region"]
+
+
+# ---------------------------------------------------------------- create
+
+def create(prov, **overrides):
+    return prov.create(prov.check({}, inputs(validate_on_preview=False, **overrides)).inputs)
+
+
+def test_create_builds_with_every_option_and_returns_inputs_and_ami(prov, api):
+    result = create(prov, suppress_validators=["type:InstanceTypeValidator"], validation_failure_level="WARNING")
+    (_, image_id, kw), = api.ops("build_image")
+    assert (image_id, kw["suppress_validators"], kw["validation_failure_level"], kw["rollback_on_failure"],
+            kw["region"]) == ("hpc-base", ["type:InstanceTypeValidator"], "WARNING", True, "us-east-1")
+    assert "dryrun" not in kw or not kw["dryrun"]
+    assert result.id == "hpc-base"
+    assert result.outs["ami_id"] == "ami-0f00" and result.outs["image_build_status"] == "BUILD_COMPLETE"
+    assert result.outs["image_configuration"] == CONFIG, "the user's text, not the tagged one"
+    assert {f.name for f in INPUTS} <= set(result.outs) | {"aws_profile", "role_arn"}
+    assert api.config_server.url not in str(result.outs), "never the (presigned) configuration URL"
+
+
+def test_failed_build_reports_why_and_cleans_up(prov, api):
+    api.build_script = ["BUILD_IN_PROGRESS", "BUILD_FAILED"]
+    api.stack_events = [
+        {"logicalResourceId": "InstanceRole", "resourceStatus": "CREATE_COMPLETE", "resourceStatusReason": "ok"},
+        {"logicalResourceId": "ParallelClusterImage", "resourceStatus": "CREATE_FAILED",
+         "resourceStatusReason": "Image build failed: component install-slurm exited 1"}]
+    api.log_lines = [f"line {n}" for n in range(30)]
+    original = api.build_image
+
+    def build_with_reasons(image_id, *a, **k):
+        answer = original(image_id, *a, **k)
+        api.images[image_id].extra = {"cloudformationStackStatusReason": "The following resource(s) failed"}
+        return answer
+
+    api.build_image = build_with_reasons
+    with pytest.raises(BuildFailed) as failure:
+        create(prov)
+    message = str(failure.value)
+    assert "'hpc-base' build failed (BUILD_FAILED)" in message
+    assert "The following resource(s) failed" in message
+    assert "ParallelClusterImage CREATE_FAILED: Image build failed: component install-slurm exited 1" in message
+    assert "InstanceRole" not in message
+    assert "line 29" in message and "line 10" in message and "line 9\n" not in message, "last 20 log lines"
+    assert "3.16.1/1" in message, "the newest log stream"
+    assert "the failed image was deleted, so the next `pulumi up` builds it again" in message
+    assert api.ops("delete_image") and "hpc-base" not in api.images
+
+
+def test_failed_build_is_kept_on_request(prov, api):
+    api.build_script = ["BUILD_FAILED"]
+    with pytest.raises(BuildFailed, match="kept for inspection"):
+        create(prov, keep_failed_image=True)
+    assert api.ops("delete_image") == [] and "hpc-base" in api.images
+
+
+def test_build_timeout_says_the_build_continues(prov, api):
+    api.build_script = ["BUILD_IN_PROGRESS"]
+    with pytest.raises(BuildFailed, match=r"still BUILD_IN_PROGRESS after build_timeout_minutes=0.0001\. "
+                                          r"The build continues server-side; the next `pulumi up` finds it, adopts"):
+        create(prov, build_timeout_minutes=0.0001)
+
+
+def test_conflict_with_our_own_interrupted_build_adopts_it(prov, api):
+    create(prov)
+    api.images["hpc-base"].script = ["BUILD_IN_PROGRESS", "BUILD_COMPLETE"]
+    result = create(prov, image_configuration=REFORMATTED)
+    assert result.outs["ami_id"] == "ami-0f00"
+    assert len(api.ops("build_image")) == 2 and len(api.images) == 1
+
+
+def test_conflict_with_a_foreign_image_explains_the_choices(prov, api):
+    create(prov, owner="other/stack/res")
+    with pytest.raises(ImageClash, match="already taken .* built by 'other/stack/res'. Choices: set adopt_existing"):
+        create(prov)
+    with pytest.raises(ImageClash, match="built from a different configuration"):
+        create(prov, image_configuration=CHANGED, owner="other/stack/res")
+
+
+def test_adopt_existing_takes_a_foreign_image(prov, api):
+    create(prov, owner="someone/else/entirely")
+    result = create(prov, adopt_existing=True)
+    assert result.id == "hpc-base" and result.outs["adopt_existing"] is True
+
+
+def test_conflict_with_our_failed_build_deletes_and_rebuilds(prov, api):
+    create(prov)
+    api.images["hpc-base"].script = ["BUILD_FAILED"]
+    result = create(prov)
+    assert result.outs["image_build_status"] == "BUILD_COMPLETE"
+    assert [c[0] for c in api.calls if c[0] in ("build_image", "delete_image")] == [
+        "build_image", "build_image", "delete_image", "build_image"]
+
+
+def test_unknown_outcome_that_never_arrived_is_built_again(prov, api):
+    api.raise_on["build_image"] = [UnknownOutcomeError("connection reset")]
+    result = create(prov)
+    assert result.outs["ami_id"] == "ami-0f00" and len(api.ops("build_image")) == 2
+
+
+# ---------------------------------------------------------------- read, update, delete
+
+def test_read_of_a_deleted_image_removes_it_from_the_state(prov, api):
+    assert vars(prov.read("hpc-base", outs())) == vars(ReadResult("", {}))
+
+
+def test_read_reports_current_outputs(prov, api):
+    created = create(prov)
+    read = prov.read("hpc-base", created.outs)
+    assert read.id == "hpc-base" and read.outs == created.outs
+
+
+def test_update_sends_nothing_and_keeps_outputs(prov, api):
+    new = prov.check({}, inputs(force_delete=True, validate_on_preview=False)).inputs
+    result = prov.update("hpc-base", outs(), new)
+    assert api.calls == []
+    assert result.outs["force_delete"] is True and result.outs["ami_id"] == "ami-0f00"
+
+
+def test_delete_waits_until_gone(prov, api):
+    created = create(prov)
+    prov.delete("hpc-base", created.outs)
+    assert "hpc-base" not in api.images and api.ops("delete_image")[0][2]["force"] is False
+
+
+def test_delete_of_a_missing_image_is_done(prov, api):
+    prov.delete("hpc-base", outs())
+    assert api.ops("delete_image") == []
+
+
+def test_delete_waits_for_a_running_build_first(prov, api):
+    create(prov)
+    api.images["hpc-base"].script = ["BUILD_IN_PROGRESS", "BUILD_IN_PROGRESS", "BUILD_COMPLETE"]
+    api.calls.clear()
+    prov.delete("hpc-base", outs())
+    assert "hpc-base" not in api.images
+    assert [c[0] for c in api.calls[:4]] == ["describe_image"] * 3 + ["delete_image"]
+
+
+def test_delete_of_an_image_in_use_names_force_delete(prov, api):
+    create(prov)
+    api.raise_on["delete_image"] = [BadRequestError("Image is used by running instances")]
+    with pytest.raises(DeleteFailed, match="Image is used by running instances. If instances use the AMI or it is "
+                                           "shared, set force_delete=True"):
+        prov.delete("hpc-base", outs())
+
+
+def test_delete_failed_reports_the_reason(prov, api):
+    created = create(prov)
+    api.delete_script = ["DELETE_FAILED"]
+    api.images["hpc-base"].extra = {"cloudformationStackStatusReason": "snapshot in use"}
+    with pytest.raises(DeleteFailed, match=r"deleting image 'hpc-base' failed \(DELETE_FAILED\): snapshot in use"):
+        prov.delete("hpc-base", created.outs)

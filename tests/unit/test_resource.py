@@ -1,0 +1,91 @@
+"""CustomImage on the program side: derived ids, arguments, and registration under pulumi mocks."""
+
+import re
+
+import pulumi
+import pytest
+from hypothesis import given, strategies as st
+from pulumi.runtime import rpc
+
+from pulumi_pcimage import CustomImage, CustomImageArgs, derive_image_id
+from pulumi_pcimage.errors import EndpointNotConfigured
+from pulumi_pcimage.fields import FIELDS, IMAGE_ID_PATTERN, USER_INPUTS
+
+CONFIG = "Build:\n  InstanceType: c6i.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
+
+
+def test_derived_id_is_stable_and_ignores_formatting():
+    a = derive_image_id("hpc-base", CONFIG, "us-east-1", "proj", "dev")
+    assert a == derive_image_id("hpc-base", "Build: {ParentImage: ami-0123456789abcdef0, InstanceType: c6i.xlarge}",
+                                "us-east-1", "proj", "dev")
+    assert re.fullmatch(r"hpc-base-[0-9a-f]{10}", a)
+
+
+@pytest.mark.parametrize("change", [
+    dict(configuration=CONFIG.replace("c6i.xlarge", "c6i.2xlarge")), dict(region="eu-west-1"),
+    dict(project="other"), dict(stack="prod")])
+def test_derived_id_changes_exactly_when_a_replacement_is_due_or_the_stack_differs(change):
+    base = dict(resource_name="hpc-base", configuration=CONFIG, region="us-east-1", project="proj", stack="dev")
+    assert derive_image_id(**{**base, **change}) != derive_image_id(**base)
+
+
+@given(st.text(max_size=300))
+def test_derived_id_always_matches_the_api_pattern(name):
+    assert re.fullmatch(IMAGE_ID_PATTERN, derive_image_id(name, CONFIG, None, "p", "s"))
+
+
+def test_args_accept_exactly_the_user_inputs():
+    args = CustomImageArgs(image_configuration=CONFIG)
+    assert set(vars(args)) == {f.name for f in USER_INPUTS}
+    with pytest.raises(TypeError):
+        CustomImageArgs(image_configuration=CONFIG, ami_id="ami-1")
+
+
+class Recorder(pulumi.runtime.Mocks):
+    def __init__(self):
+        self.registered = []
+
+    def new_resource(self, args):
+        self.registered.append(args)
+        return f"{args.name}-id", {**args.inputs, "ami_id": "ami-0f00"}
+
+    def call(self, args):
+        return {}
+
+
+@pytest.fixture
+def mocks(monkeypatch):
+    monkeypatch.delenv("PCLUSTER_API_URL", raising=False)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project="proj", stack="dev", preview=False)
+    return recorder
+
+
+@pulumi.runtime.test
+def test_registration_under_mocks(mocks, monkeypatch):
+    monkeypatch.setenv("PCLUSTER_API_URL", "http://127.0.0.1:9/prod/")
+    image = CustomImage("hpc base!", image_configuration={"Build": {"InstanceType": "c6i.xlarge",
+                                                                    "ParentImage": pulumi.Output.from_input("ami-1")}})
+
+    def check(values):
+        image_id, api_url, region, ami_id, configuration = values
+        assert re.fullmatch(r"hpc-base-[0-9a-f]{10}", image_id)
+        assert api_url == "http://127.0.0.1:9/prod"
+        assert region == "us-east-1" and ami_id == "ami-0f00"
+        assert configuration == "Build:\n  InstanceType: c6i.xlarge\n  ParentImage: ami-1\n"
+        args, = mocks.registered
+        assert args.typ == "pulumi-python:dynamic/pcimage:CustomImage"
+        assert args.inputs["owner"] == "proj/dev/hpc base!"
+        provider_value = rpc.unwrap_rpc_secret(args.inputs["__provider"])
+        assert len(provider_value) < 300, "pickled by reference, holding nothing"
+        assert all(isinstance(getattr(image, f.name), pulumi.Output) for f in FIELDS), "a property per field"
+
+    return pulumi.Output.all(image.image_id, image.api_url, image.region, image.ami_id,
+                             image.image_configuration).apply(check)
+
+
+@pulumi.runtime.test
+def test_an_unconfigured_endpoint_fails_clearly(mocks):
+    with pytest.raises(EndpointNotConfigured, match="pcimage:apiUrl"):
+        CustomImage("x", CustomImageArgs(image_configuration=CONFIG))

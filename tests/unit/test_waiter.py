@@ -1,0 +1,128 @@
+"""The waiter on a simulated clock: a 60-minute build costs milliseconds."""
+
+import logging
+
+import pytest
+
+from pulumi_pcimage import waiter
+from pulumi_pcimage.errors import AuthError, InternalServiceError, NotFoundError, ThrottledError, TransportError
+
+
+class SimulatedImage:
+    """describe_image over a fake clock: BUILD_IN_PROGRESS until `done_at`, then `final`."""
+
+    def __init__(self, done_at, final="BUILD_COMPLETE", errors=None):
+        self.now, self.done_at, self.final = 0.0, done_at, final
+        self.errors = dict(errors or {})  # poll number -> exception raised instead of answering
+        self.polls, self.sleeps = 0, []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def describe(self):
+        self.polls += 1
+        if self.polls in self.errors:
+            raise self.errors[self.polls]
+        if self.now < self.done_at:
+            return {"imageBuildStatus": "BUILD_IN_PROGRESS"}
+        if self.final == "GONE":
+            raise NotFoundError("no such image")
+        return {"imageBuildStatus": self.final}
+
+    def wait(self, acceptors=waiter.BUILD, timeout=4 * 3600, **kwargs):
+        kwargs.setdefault("policy", waiter.Backoff())
+        return waiter.wait(self.describe, acceptors, timeout=timeout, what="image x", clock=self.clock,
+                           sleep=self.sleep, **kwargs)
+
+
+def test_sixty_minute_build_is_noticed_quickly_with_few_polls():
+    image = SimulatedImage(done_at=3600)
+    outcome = image.wait()
+    assert outcome.state == "success" and outcome.status == "BUILD_COMPLETE"
+    assert image.polls <= 150
+    lag = outcome.elapsed - 3600
+    assert 0 <= lag <= 30 and lag <= 0.05 * outcome.elapsed
+
+
+def test_first_poll_comes_soon_and_delays_grow_to_the_cap():
+    image = SimulatedImage(done_at=3600)
+    image.wait()
+    policy = waiter.Backoff()
+    assert image.sleeps[0] == policy.first
+    later = image.sleeps[1:]
+    assert later == sorted(later), "delays never shrink while nothing goes wrong"
+    assert min(later) == policy.minimum and max(later) == policy.maximum
+
+
+def test_failure_acceptor_ends_the_wait_with_the_last_answer():
+    outcome = SimulatedImage(done_at=600, final="BUILD_FAILED").wait()
+    assert outcome.state == "failure" and outcome.response == {"imageBuildStatus": "BUILD_FAILED"}
+
+
+def test_delete_waiter_treats_404_as_success():
+    image = SimulatedImage(done_at=30, final="GONE")
+    image.describe = _as_delete(image.describe)
+    outcome = image.wait(waiter.DELETE)
+    assert outcome.state == "success" and isinstance(outcome.error, NotFoundError)
+
+
+def _as_delete(describe):
+    def wrapped():
+        answer = describe()
+        return {"imageBuildStatus": "DELETE_IN_PROGRESS"} if answer["imageBuildStatus"] == "BUILD_IN_PROGRESS" \
+            else answer
+    return wrapped
+
+
+@pytest.mark.parametrize("error", [InternalServiceError("boom"), TransportError("connection refused")])
+def test_transient_errors_never_end_the_wait(error):
+    image = SimulatedImage(done_at=120, errors={n: error for n in range(2, 8)})
+    assert image.wait().state == "success"
+
+
+def test_throttling_doubles_the_next_delays():
+    calm = SimulatedImage(done_at=10_000)
+    throttled = SimulatedImage(done_at=10_000, errors={3: ThrottledError("slow down"), 4: ThrottledError("slow down")})
+    for image in (calm, throttled):
+        with pytest.raises(waiter.WaitTimeout):
+            image.wait(timeout=300)
+    normal = waiter.Backoff().minimum
+    assert calm.sleeps[1:5] == [normal] * 4
+    # poll 3 was throttled: the next delay doubled; poll 4 too: doubled again; then back to normal
+    assert throttled.sleeps[1:5] == [normal, 2 * normal, 4 * normal, normal]
+    assert throttled.polls < calm.polls
+
+
+def test_other_errors_are_raised_as_is():
+    image = SimulatedImage(done_at=600, errors={2: AuthError("denied")})
+    with pytest.raises(AuthError):
+        image.wait()
+
+
+def test_timeout_names_the_wait_and_the_last_status():
+    image = SimulatedImage(done_at=10_000)
+    with pytest.raises(waiter.WaitTimeout, match=r"image x after 10m00s \(last status: BUILD_IN_PROGRESS\)"):
+        image.wait(timeout=600)
+    assert image.now == pytest.approx(600), "the last sleep is cut to the deadline"
+
+
+def test_progress_logs_transitions_at_once_and_otherwise_about_once_a_minute(caplog):
+    image = SimulatedImage(done_at=3600)
+    with caplog.at_level(logging.INFO, logger="pulumi_pcimage.waiter"):
+        image.wait()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("image x: BUILD_IN_PROGRESS after")
+    assert lines[-1].startswith("image x: BUILD_COMPLETE after 1h00m")
+    assert 55 <= len(lines) <= 65, "about one line a minute for an hour"
+
+
+def test_poll_scale_from_environment():
+    assert waiter.Backoff.from_environ({}).scale == 1.0
+    scaled = waiter.Backoff.from_environ({waiter.POLL_SCALE_ENV: "0.01"})
+    assert scaled.delay(3600, 5) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="PCIMAGE_POLL_SCALE='-1' must be a positive number"):
+        waiter.Backoff.from_environ({waiter.POLL_SCALE_ENV: "-1"})
