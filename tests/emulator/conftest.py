@@ -41,12 +41,12 @@ class Client:
             conform(response)
         return response
 
-    def build(self, image_id: str, config: str = CONFIG, **params: Any) -> requests.Response:
+    def build(self, image_id: str, config: str = CONFIG, check: bool = True, **params: Any) -> requests.Response:
         return self("POST", "/v3/images/custom", json={"imageId": image_id, "imageConfiguration": config},
-                    params=params)
+                    params=params, check=check)
 
-    def describe(self, image_id: str, **params: Any) -> requests.Response:
-        return self("GET", f"/v3/images/custom/{image_id}", params=params)
+    def describe(self, image_id: str, check: bool = True, **params: Any) -> requests.Response:
+        return self("GET", f"/v3/images/custom/{image_id}", params=params, check=check)
 
 
 def conform(response: requests.Response) -> None:
