@@ -227,27 +227,27 @@ class ParallelClusterClient:
                     suppress_validators: str | list[str] | None = None, validation_failure_level: str | None = None,
                     dryrun: bool | None = None, rollback_on_failure: bool | None = None,
                     region: str | None = None) -> dict[str, Any]:
-        return self._call("build_image", "POST", _path("custom"), idempotent=False, params=_query(
-            suppressValidators=_unique(suppress_validators), validationFailureLevel=validation_failure_level,
-            dryrun=dryrun, rollbackOnFailure=rollback_on_failure, region=region or self.region),
+        return self._call("build_image", "POST", _path("custom"), idempotent=False, params=self._query(
+            region, suppressValidators=_unique(suppress_validators), validationFailureLevel=validation_failure_level,
+            dryrun=dryrun, rollbackOnFailure=rollback_on_failure),
             json={"imageId": image_id, "imageConfiguration": _configuration_text(image_configuration)})
 
     def describe_image(self, image_id: str, *, region: str | None = None) -> dict[str, Any]:
-        return self._call("describe_image", "GET", _path("custom", image_id), params=_query(region=region or self.region))
+        return self._call("describe_image", "GET", _path("custom", image_id), params=self._query(region))
 
     def delete_image(self, image_id: str, *, region: str | None = None, force: bool | None = None) -> dict[str, Any]:
         return self._call("delete_image", "DELETE", _path("custom", image_id),
-                          params=_query(region=region or self.region, force=force))
+                          params=self._query(region, force=force))
 
     def describe_official_images(self, *, region: str | None = None, os: str | None = None,
                                  architecture: str | None = None) -> dict[str, Any]:
         return self._call("describe_official_images", "GET", _path("official"),
-                          params=_query(region=region or self.region, os=os, architecture=architecture))
+                          params=self._query(region, os=os, architecture=architecture))
 
     def list_images(self, image_status: str, *, region: str | None = None,
                     next_token: str | None = None) -> dict[str, Any]:
-        return self._call("list_images", "GET", _path("custom"), params=_query(
-            imageStatus=image_status, region=region or self.region, nextToken=next_token))
+        return self._call("list_images", "GET", _path("custom"), params=self._query(
+            region, imageStatus=image_status, nextToken=next_token))
 
     def iter_images(self, image_status: str, *, region: str | None = None) -> Iterator[dict[str, Any]]:
         """Every image summary with this status, following nextToken across all pages."""
@@ -270,19 +270,19 @@ class ParallelClusterClient:
     def get_image_stack_events(self, image_id: str, *, region: str | None = None,
                                next_token: str | None = None) -> dict[str, Any]:
         return self._call("get_image_stack_events", "GET", _path("custom", image_id, "stackevents"),
-                          params=_query(region=region or self.region, nextToken=next_token))
+                          params=self._query(region, nextToken=next_token))
 
     def list_image_log_streams(self, image_id: str, *, region: str | None = None,
                                next_token: str | None = None) -> dict[str, Any]:
         return self._call("list_image_log_streams", "GET", _path("custom", image_id, "logstreams"),
-                          params=_query(region=region or self.region, nextToken=next_token))
+                          params=self._query(region, nextToken=next_token))
 
     def get_image_log_events(self, image_id: str, log_stream_name: str, *, region: str | None = None,
                              next_token: str | None = None, start_from_head: bool | None = None,
                              limit: int | None = None, start_time: datetime | str | None = None,
                              end_time: datetime | str | None = None) -> dict[str, Any]:
         return self._call("get_image_log_events", "GET", _path("custom", image_id, "logstreams", log_stream_name),
-                          params=_query(region=region or self.region, nextToken=next_token,
+                          params=self._query(region, nextToken=next_token,
                                         startFromHead=start_from_head, limit=limit,
                                         startTime=start_time, endTime=end_time))
 
@@ -296,6 +296,10 @@ class ParallelClusterClient:
     @property
     def signing_region(self) -> str:
         return signing_region(self.api_url, self.region)
+
+    def _query(self, region: str | None, **params: Any) -> list[tuple[str, str]]:
+        """Wire-format query pairs; ``region`` defaults to the client's and is sent whenever known."""
+        return _query(**params, region=region or self.region)
 
     def _call(self, operation: str, method: str, path: str, *, params: list[tuple[str, str]],
               json: Any = None, idempotent: bool = True) -> dict[str, Any]:
@@ -368,8 +372,12 @@ class ParallelClusterClient:
         session = self._boto_session()
         with self._lock:
             if self._signer is None:
-                self._signer = _LockedAuth(AWS4Auth(refreshable_credentials=self._credentials(session),
-                                                    service=SERVICE, region=self.signing_region))
+                try:
+                    credentials = self._credentials(session)
+                except (BotoCoreError, ClientError) as exc:  # e.g. a broken credential_process or SSO cache
+                    raise self._credentials_error(exc) from exc
+                self._signer = _LockedAuth(AWS4Auth(refreshable_credentials=credentials, service=SERVICE,
+                                                    region=self.signing_region))
             return self._signer
 
     def _credentials(self, session):

@@ -27,8 +27,8 @@ STACK_OUTPUT = "ParallelClusterApiInvokeUrl"
 _API_HOST = re.compile(r"^[a-z0-9-]+\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$")
 
 _WAYS = (
-    f"pass api_url explicitly; "
-    f"set stack config `pulumi config set {NAMESPACE}:{CONFIG_API_URL} https://<id>.execute-api.<region>.amazonaws.com/prod`; "
+    "pass api_url explicitly; set stack config "
+    f"`pulumi config set {NAMESPACE}:{CONFIG_API_URL} https://<id>.execute-api.<region>.amazonaws.com/prod`; "
     f"set the environment variable {ENV_API_URL}; "
     f"or name the CloudFormation stack that deployed the API with `{NAMESPACE}:{CONFIG_STACK_NAME}` "
     f"(or {ENV_STACK_NAME}, optionally `{NAMESPACE}:{CONFIG_STACK_REGION}`) so its output {STACK_OUTPUT} is used"

@@ -90,7 +90,8 @@ IMAGE = {"imageId": "hpc-base", "imageBuildStatus": "BUILD_IN_PROGRESS", "region
 DESCRIBED = {**IMAGE, "imageBuildStatus": "BUILD_COMPLETE", "imageConfiguration": {"url": "NOT_AVAILABLE"},
              "creationTime": "2024-01-01T10:00:00Z",
              "ec2AmiInfo": {"amiId": "ami-0123456789abcdef0", "amiName": "hpc-base", "state": "AVAILABLE",
-                            "architecture": "x86_64", "tags": [{"key": "parallelcluster:image_id", "value": "hpc-base"}]}}
+                            "architecture": "x86_64",
+                            "tags": [{"key": "parallelcluster:image_id", "value": "hpc-base"}]}}
 STACK_EVENT = {"stackId": IMAGE["cloudformationStackArn"], "eventId": "e-1", "stackName": "hpc-base",
                "logicalResourceId": "hpc-base", "physicalResourceId": IMAGE["cloudformationStackArn"],
                "resourceStatus": "CREATE_IN_PROGRESS", "resourceType": "AWS::CloudFormation::Stack",

@@ -172,3 +172,13 @@ def test_profile_credentials_and_region_are_used(make_client, server, tmp_path):
     seen = server.seen[0]
     assert verify(seen, "profile-secret")["region"] == "sa-east-1"
     assert seen.access_key == "AKIDPROFILE" and seen.query == [("region", "sa-east-1")]
+
+
+def test_a_failing_credential_source_is_reported_before_sending(make_client, server, tmp_path):
+    import sys
+
+    (tmp_path / "aws-config").write_text(
+        f"[profile broken]\ncredential_process = {sys.executable} -c \"import sys; sys.exit(3)\"\n")
+    with pytest.raises(MissingCredentialsError, match="could not obtain AWS credentials") as raised:
+        make_client(profile="broken").describe_image("hpc-base")
+    assert "aws sso login" in raised.value.hint and server.seen == []

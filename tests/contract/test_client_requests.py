@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pulumi_pcimage import errors
-from tests.client.server import DESCRIBED, IMAGE, Reply, operation_of
+from tests.client.server import DESCRIBED, Reply, operation_of
 from tests.support.openapi import validate_request, validate_response
 
 CONFIG = "Build:\n  InstanceType: c6i.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
@@ -135,8 +135,8 @@ free_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(image_id=image_ids, suppress=st.none() | validators, level=st.none() | st.sampled_from(["INFO", "WARNING", "ERROR"]),
-       dryrun=optional_bool, rollback=optional_bool, region=st.none() | free_text)
+@given(image_id=image_ids, suppress=st.none() | validators,
+       level=st.none() | st.sampled_from(["INFO", "WARNING", "ERROR"]), dryrun=optional_bool, rollback=optional_bool, region=st.none() | free_text)
 def test_fuzzed_build_requests_match_the_spec(client, server, image_id, suppress, level, dryrun, rollback, region):
     server.seen.clear()
     client.build_image(image_id, CONFIG, suppress_validators=suppress, validation_failure_level=level,
