@@ -1,0 +1,17 @@
+"""Run Pulumi programs and providers without the Pulumi CLI: for tests, and for trying the package locally.
+
+``ProviderHost`` launches the SDK's real dynamic provider host (``python -m pulumi.dynamic``) and plays the engine's
+part over gRPC; ``run_program`` runs a program under ``pulumi.runtime`` mocks that forward every dynamic resource to
+that host (Check, then Create). Together with ``pulumi_pcimage.emulator.Emulator`` a whole program can be built,
+inspected and destroyed on one machine.
+"""
+
+from pulumi_pcimage.testing.host import (
+    UNKNOWN, CheckResult, DiffResult, HostError, ProviderHost, provider_value, urn,
+)
+from pulumi_pcimage.testing.program import CheckFailed, ProgramRun, RegisteredResource, run_program
+
+__all__ = [
+    "UNKNOWN", "CheckFailed", "CheckResult", "DiffResult", "HostError", "ProgramRun", "ProviderHost",
+    "RegisteredResource", "provider_value", "run_program", "urn",
+]

@@ -1,0 +1,364 @@
+"""Drive the Pulumi SDK's real dynamic provider host over gRPC, as the engine does.
+
+The Pulumi CLI is not available to the tests, so this module plays the engine's part: it serves the ``Engine``
+gRPC service (``Log``), launches ``python -u -m pulumi.dynamic <engine-address>`` from the project directory,
+reads the port from the host's first stdout line, tries ``Handshake`` (pulumi 3.272's host answers UNIMPLEMENTED,
+so the engine falls back to the legacy protocol), calls ``Configure`` with the stack config, and then sends
+Check / Diff / Create / Read / Update / Delete requests shaped like the engine's.
+
+What the engine sends in each request (and so what callers pass):
+
+- Check:  ``olds`` = the old *inputs* ({} on create), ``news`` = the program's new inputs.
+- Diff:   ``olds`` = the old *outputs*, ``news`` = the checked new inputs, ``old_inputs`` = the old inputs.
+- Create: ``props`` = the checked inputs.
+- Read:   ``props`` = the old outputs, ``inputs`` = the old inputs.
+- Update: ``olds`` = the old outputs, ``news`` = the checked new inputs, ``old_inputs`` = the old inputs.
+- Delete: ``props`` = the old outputs, ``old_inputs`` = the old inputs.
+
+Every one of them carries ``__provider``; nothing is added implicitly. Values are plain Python; ``UNKNOWN`` marks a
+value not known during preview (in results too). The host answers ``Configure`` with ``acceptSecrets=False``, so
+(like the engine) secret-wrapped values are unwrapped before they are sent.
+
+The gRPC stub is thread-safe: the blocking methods may be called from several threads at once, and the
+``*_async`` variants return ``concurrent.futures.Future`` objects from the host's own thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grpc
+
+UNKNOWN = rpc.UNKNOWN
+START_TIMEOUT = 30.0  # seconds for the host to print its port; generous for a loaded 2-core CI machine
+
+
+class HostError(Exception):
+    """A gRPC call to the provider host failed; ``details`` is what the user would see (for a provider exception,
+    the host sends the whole traceback)."""
+
+    def __init__(self, code: grpc.StatusCode | None, details: str):
+        super().__init__(f"{code.name if code else 'HOST'}: {details}")
+        self.code = code
+        self.details = details
+
+
+@dataclass
+class CheckResult:
+    inputs: dict
+    failures: list[tuple[str, str]]
+
+
+@dataclass
+class DiffResult:
+    changes: bool | None  # None: the provider could not tell (DIFF_UNKNOWN)
+    replaces: list[str]
+    stables: list[str]
+    delete_before_replace: bool
+    diffs: list[str]
+    detailed: dict[str, str] = field(default_factory=dict)  # property path -> PropertyDiff kind name
+
+
+def provider_value(provider: Any) -> str:
+    """The ``__provider`` string a ``dynamic.Resource`` registers for this provider instance (the SDK's own code)."""
+    return serialize_provider(provider)
+
+
+def _engine_ready(props: Any, unwrap_secrets: bool) -> Any:
+    """What the engine sends for plain values: Unknown objects as the UNKNOWN sentinel, secrets unwrapped when the
+    provider does not accept them."""
+    if isinstance(props, Unknown):
+        return UNKNOWN
+    if unwrap_secrets and rpc.is_rpc_secret(props):
+        return _engine_ready(rpc.unwrap_rpc_secret(props), unwrap_secrets)
+    if isinstance(props, dict):
+        return {k: _engine_ready(v, unwrap_secrets) for k, v in props.items()}
+    if isinstance(props, (list, tuple)):
+        return [_engine_ready(v, unwrap_secrets) for v in props]
+    return props
+
+
+def _plain(value: Any) -> Any:
+    """Deserialized values with ``pulumi.output.Unknown`` turned back into the UNKNOWN sentinel."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _struct(props: dict | None, unwrap_secrets: bool) -> struct_pb2.Struct:
+    # serialize_properties is a coroutine; a private loop keeps this callable from any thread.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(_engine_ready(props or {}, unwrap_secrets), {}))
+    finally:
+        loop.close()
+
+
+def _props(struct: struct_pb2.Struct) -> dict:
+    return _plain(rpc.deserialize_properties(struct, keep_unknowns=True))
+
+
+def _name_and_type(urn: str) -> dict:
+    # urn:pulumi:<stack>::<project>::<qualified type>::<name>; the engine passes name and type alongside.
+    parts = urn.split("::")
+    if len(parts) < 4:
+        raise ValueError(f"urn {urn!r} must look like urn:pulumi:<stack>::<project>::<type>::<name>")
+    return {"urn": urn, "name": parts[-1], "type": parts[2].split("$")[-1]}
+
+
+class _EngineLog(engine_pb2_grpc.EngineServicer):
+    """The engine's Log endpoint: records (severity, message, urn)."""
+
+    def __init__(self):
+        self.records: list[tuple[int, str, str]] = []
+        self._lock = threading.Lock()
+
+    def Log(self, request, context):
+        with self._lock:
+            self.records.append((request.severity, request.message, request.urn))
+        return empty_pb2.Empty()
+
+
+class ProviderHost:
+    """One running SDK provider host; use as a context manager (it never outlives the ``with`` block)."""
+
+    def __init__(self, project_dir: str | os.PathLike | None = None, *, project: str = "test-project",
+                 env: dict[str, str] | None = None, config: dict[str, Any] | None = None,
+                 max_workers: int | None = None, call_timeout: float | None = 300.0):
+        self.project = project
+        self.config = dict(config or {})
+        self.call_timeout = call_timeout  # gRPC deadline per call, so a wedged host fails a test instead of hanging
+        self._own_dir = project_dir is None
+        self.project_dir = Path(tempfile.mkdtemp(prefix="pcimage-host-")) if project_dir is None else Path(project_dir)
+        if self._own_dir:
+            (self.project_dir / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n")
+        self._env = dict(env or {})
+        if max_workers is not None:
+            self._env["PCIMAGE_HOST_WORKERS"] = str(max_workers)
+        self._engine_log = _EngineLog()
+        self._engine: grpc.Server | None = None
+        self._channel: grpc.Channel | None = None
+        self._stub: provider_pb2_grpc.ResourceProviderStub | None = None
+        self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="provider-host-call")
+        self._stderr = tempfile.TemporaryFile()
+        self.process: subprocess.Popen | None = None
+        self._stdout: list[str] = []
+        self.accepts_secrets = False  # the host's answers to Configure (3.272: both False)
+        self.supports_preview = False
+        self.handshook = False
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> "ProviderHost":
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        self._engine = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        engine_pb2_grpc.add_EngineServicer_to_server(self._engine_log, self._engine)
+        engine_port = self._engine.add_insecure_port("127.0.0.1:0")
+        self._engine.start()
+        self.engine_address = f"127.0.0.1:{engine_port}"
+
+        env = {**os.environ, "PULUMI_PROJECT": self.project, **self._env}
+        # The host must import what this process imports (the provider's module, a test's own providers).
+        paths = [p for p in sys.path if p and os.path.isdir(p)] + [env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.dynamic", self.engine_address],
+            cwd=self.project_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
+        port = self._read_port()
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT)
+        self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
+        self._handshake_and_configure()
+
+    def _read_port(self) -> int:
+        lines: queue.Queue[bytes] = queue.Queue()
+
+        def drain() -> None:  # keep reading: a provider that prints must never fill the pipe and block the host
+            for line in iter(self.process.stdout.readline, b""):
+                lines.put(line)
+                self._stdout.append(line.decode(errors="replace"))
+            lines.put(b"")
+            self.process.stdout.close()
+
+        threading.Thread(target=drain, name="provider-host-stdout", daemon=True).start()
+        try:
+            line = lines.get(timeout=START_TIMEOUT)
+        except queue.Empty:
+            raise HostError(None, f"provider host printed no port within {START_TIMEOUT:.0f}s; "
+                                  f"stderr:\n{self.stderr_text()}") from None
+        if not line.strip().isdigit():
+            self.process.wait(timeout=5)
+            raise HostError(None, f"provider host did not start (exit code {self.process.returncode}, "
+                                  f"first stdout line {line!r}); stderr:\n{self.stderr_text()}")
+        return int(line)
+
+    def _handshake_and_configure(self) -> None:
+        handshake = provider_pb2.ProviderHandshakeRequest(
+            engine_address=self.engine_address, root_directory=str(self.project_dir),
+            program_directory=str(self.project_dir))
+        try:
+            self._rpc("Handshake", handshake)
+            handshook = True
+        except HostError as exc:
+            if exc.code != grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            handshook = False  # the legacy protocol: Configure carries the protocol flags
+        variables = {k: v if isinstance(v, str) else json.dumps(v) for k, v in self.config.items()}
+        response = self._rpc("Configure", provider_pb2.ConfigureRequest(
+            variables=variables, args=_struct(self.config, unwrap_secrets=False), acceptSecrets=True,
+            acceptResources=True, sends_old_inputs=True, sends_old_inputs_to_delete=True))
+        self.handshook = handshook
+        self.accepts_secrets = response.acceptSecrets
+        self.supports_preview = response.supportsPreview  # False: the engine never calls Create/Update in preview
+
+    def kill(self) -> None:
+        """SIGKILL the host (a crashed or interrupted ``pulumi up``); idempotent."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self._engine is not None:
+            self._engine.stop(None)
+            self._engine = None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._own_dir:
+            shutil.rmtree(self.project_dir, ignore_errors=True)
+
+    # --- what the host tells us ----------------------------------------------------------------------------------
+
+    @property
+    def logs(self) -> list[tuple[int, str, str]]:
+        """Messages the host sent to the engine's Log service: (severity, message, urn).
+
+        pulumi 3.272's host never connects to the engine address, so provider logging lands in ``stderr_text()``.
+        """
+        return list(self._engine_log.records)
+
+    def stdout_text(self) -> str:
+        """What the host printed to stdout after its port (a provider's print() calls)."""
+        return "".join(self._stdout[1:])
+
+    def stderr_text(self) -> str:
+        self._stderr.flush()
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+    # --- the resource operations ----------------------------------------------------------------------------------
+
+    def _rpc(self, method: str, request: Any) -> Any:
+        if self._stub is None:
+            raise HostError(None, "provider host is not running (use ProviderHost as a context manager)")
+        try:
+            return getattr(self._stub, method)(request, timeout=self.call_timeout)
+        except grpc.RpcError as exc:
+            raise HostError(exc.code(), exc.details() or "") from None
+
+    def _s(self, props: dict | None) -> struct_pb2.Struct:
+        return _struct(props, unwrap_secrets=not self.accepts_secrets)
+
+    def check(self, urn: str, olds: dict, news: dict) -> CheckResult:
+        response = self._rpc("Check", provider_pb2.CheckRequest(
+            olds=self._s(olds), news=self._s(news), randomSeed=hashlib.sha256(urn.encode()).digest(),
+            **_name_and_type(urn)))
+        return CheckResult(_props(response.inputs), [(f.property, f.reason) for f in response.failures])
+
+    def diff(self, id: str, urn: str, olds: dict, news: dict, *, old_inputs: dict | None = None,
+             ignore_changes: list[str] = ()) -> DiffResult:
+        response = self._rpc("Diff", provider_pb2.DiffRequest(
+            id=id, olds=self._s(olds), news=self._s(news), old_inputs=self._s(old_inputs),
+            ignoreChanges=list(ignore_changes), **_name_and_type(urn)))
+        changes = {provider_pb2.DiffResponse.DIFF_SOME: True, provider_pb2.DiffResponse.DIFF_NONE: False}
+        return DiffResult(
+            changes=changes.get(response.changes), replaces=list(response.replaces), stables=list(response.stables),
+            delete_before_replace=response.deleteBeforeReplace, diffs=list(response.diffs),
+            detailed={k: provider_pb2.PropertyDiff.Kind.Name(v.kind) for k, v in response.detailedDiff.items()})
+
+    def create(self, urn: str, props: dict, timeout: float | None = None) -> tuple[str, dict]:
+        response = self._rpc("Create", provider_pb2.CreateRequest(
+            properties=self._s(props), timeout=timeout or 0, **_name_and_type(urn)))
+        return response.id, _props(response.properties)
+
+    def read(self, id: str, urn: str, props: dict, *, inputs: dict | None = None) -> tuple[str, dict]:
+        response = self._rpc("Read", provider_pb2.ReadRequest(
+            id=id, properties=self._s(props), inputs=self._s(inputs), **_name_and_type(urn)))
+        return response.id, _props(response.properties)
+
+    def update(self, id: str, urn: str, olds: dict, news: dict, *, old_inputs: dict | None = None,
+               timeout: float | None = None, ignore_changes: list[str] = ()) -> dict:
+        response = self._rpc("Update", provider_pb2.UpdateRequest(
+            id=id, olds=self._s(olds), news=self._s(news), old_inputs=self._s(old_inputs), timeout=timeout or 0,
+            ignoreChanges=list(ignore_changes), **_name_and_type(urn)))
+        return _props(response.properties)
+
+    def delete(self, id: str, urn: str, props: dict, *, old_inputs: dict | None = None,
+               timeout: float | None = None) -> None:
+        self._rpc("Delete", provider_pb2.DeleteRequest(
+            id=id, properties=self._s(props), old_inputs=self._s(old_inputs), timeout=timeout or 0,
+            **_name_and_type(urn)))
+
+    # Non-blocking variants (same arguments) for concurrency tests and benchmarks.
+    def check_async(self, *args, **kwargs) -> futures.Future:
+        return self._pool.submit(self.check, *args, **kwargs)
+
+    def diff_async(self, *args, **kwargs) -> futures.Future:
+        return self._pool.submit(self.diff, *args, **kwargs)
+
+    def create_async(self, *args, **kwargs) -> futures.Future:
+        return self._pool.submit(self.create, *args, **kwargs)
+
+    def read_async(self, *args, **kwargs) -> futures.Future:
+        return self._pool.submit(self.read, *args, **kwargs)
+
+    def update_async(self, *args, **kwargs) -> futures.Future:
+        return self._pool.submit(self.update, *args, **kwargs)
+
+    def delete_async(self, *args, **kwargs) -> futures.Future:
+        return self._pool.submit(self.delete, *args, **kwargs)
+
+
+def urn(name: str, type_: str = "pulumi-python:dynamic:Resource", *, project: str = "test-project",
+        stack: str = "stack") -> str:
+    """A resource URN as the engine builds it."""
+    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
