@@ -9,6 +9,15 @@ _LAZY = {
     "derive_image_id": "resource",
     "CustomImageProvider": "provider",
     "reference_table_markdown": "fields",
+    "get_official_images": "functions",
+    "get_official_images_output": "functions",
+    "list_images": "functions",
+    "list_images_output": "functions",
+    "get_image": "functions",
+    "get_image_output": "functions",
+    "OfficialImage": "functions",
+    "ImageSummary": "functions",
+    "ImageInfo": "functions",
 }
 
 __all__ = ["__version__", *_LAZY]
