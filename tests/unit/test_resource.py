@@ -57,6 +57,7 @@ class Recorder(pulumi.runtime.Mocks):
 def mocks(monkeypatch):
     monkeypatch.delenv("PCLUSTER_API_URL", raising=False)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
+    pulumi.runtime.config.set_all_config({})  # no stack config left behind by other tests
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project="proj", stack="dev", preview=False)
     return recorder
