@@ -46,6 +46,11 @@ class DeleteFailed(PcImageError):
 # ---------------------------------------------------------------- settings, clients, outputs
 
 def is_unknown(value: Any) -> bool:
+    """Unknown during preview, wholly or anywhere inside (a list or mapping holding an unknown)."""
+    if isinstance(value, dict):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(is_unknown(v) for v in value)
     return isinstance(value, Unknown)
 
 

@@ -322,3 +322,26 @@ def test_delete_failed_reports_the_reason(prov, api):
     api.images["hpc-base"].extra = {"cloudformationStackStatusReason": "snapshot in use"}
     with pytest.raises(DeleteFailed, match=r"deleting image 'hpc-base' failed \(DELETE_FAILED\): snapshot in use"):
         prov.delete("hpc-base", created.outs)
+
+
+def test_unknowns_nested_in_lists_and_mappings_are_tolerated(prov, api):
+    _, failures = checked(prov, suppress_validators=["ALL", Unknown()],
+                          image_configuration={"Build": {"InstanceType": Unknown(), "ParentImage": "ami-1"}})
+    assert failures == {} and api.calls == []
+    result = prov.diff("hpc-base", outs(), inputs(suppress_validators=[Unknown()]))
+    assert result.changes is True and result.replaces == []
+
+
+def test_unknown_outcome_that_did_arrive_is_adopted_without_a_second_build(prov, api):
+    original = api.build_image
+
+    def lost_answer(image_id, *args, **kwargs):
+        original(image_id, *args, **kwargs)
+        if not kwargs.get("dryrun"):
+            api.build_image = original
+            raise UnknownOutcomeError("connection reset after the request was sent")
+
+    api.build_image = lost_answer
+    result = create(prov)
+    assert result.outs["ami_id"] == "ami-0f00"
+    assert len(api.ops("build_image")) == 1 and len(api.images) == 1
