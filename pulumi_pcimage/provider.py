@@ -21,9 +21,8 @@ from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateR
 from pulumi.output import Unknown
 
 from . import config, endpoint, hostpool, waiter
-from .errors import (ApiError, AuthError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured,
-                     InternalServiceError, NotFoundError, PcImageError, ThrottledError, TransportError,
-                     UnknownOutcomeError)
+from .errors import (ApiError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured, NotFoundError,
+                     PcImageError, TransportError, UnknownOutcomeError)
 from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
 
 log = logging.getLogger("pulumi_pcimage")
@@ -132,7 +131,7 @@ class CustomImageProvider(ResourceProvider):
 
     # ------------------------------------------------------------ check
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         inputs: dict[str, Any] = {}
         for key in news:
@@ -157,7 +156,7 @@ class CustomImageProvider(ResourceProvider):
             failures.append(CheckFailure("image_id", "image_id is required (CustomImage derives one from the "
                                                      "resource name when it is omitted)"))
         failures += self._check_configuration(inputs)
-        if not failures and self._wants_dryrun(_olds, inputs):
+        if not failures and self._wants_dryrun(olds, inputs):
             failures += self._dryrun(settings(inputs))
         return CheckResult(inputs, failures)
 
@@ -203,12 +202,13 @@ class CustomImageProvider(ResourceProvider):
                                validation_failure_level=s["validation_failure_level"], dryrun=True,
                                rollback_on_failure=s["rollback_on_failure"], region=s["region"])
             reasons: list[str] = []  # 202 to a dry run is odd but means "accepted"
-        except (DryrunSucceeded, ConflictError):  # 409: the id exists; create reconciles that
+        except (DryrunSucceeded, ConflictError) as exc:  # 409: the id exists; create reconciles that
             reasons = []
+            _log_validation_messages(s["image_id"], exc.body)
         except BadRequestError as exc:
             reasons = [f"{e.get('type', 'validation')} ({e.get('level', 'ERROR')}): {e.get('message')}"
                        for e in exc.validation_errors] or [f"the API rejected the configuration: {exc.message}"]
-        except (TransportError, ThrottledError, InternalServiceError, AuthError, ApiError) as exc:
+        except (ApiError, TransportError) as exc:  # unreachable, throttled, 5xx, not allowed: not the config's fault
             log.warning("image %s: could not validate the configuration against the API (%s); "
                         "`pulumi up` will report any problem when it builds", s["image_id"], exc)
             return []
@@ -257,9 +257,7 @@ class CustomImageProvider(ResourceProvider):
             log.info("image %s: %s; reconciling with what exists", image_id,
                      "the id exists" if isinstance(exc, ConflictError) else "the build request's outcome is unknown")
             return self._reconcile(client, s, doc, exc, attempts)
-        for message in (answer or {}).get("validationMessages") or []:
-            log.warning("image %s: %s (%s): %s", image_id, message.get("type"), message.get("level"),
-                        message.get("message"))
+        _log_validation_messages(image_id, answer)
         log.info("image %s: build started", image_id)
         return None
 
@@ -451,6 +449,14 @@ class CustomImageProvider(ResourceProvider):
 
     def _client(self, s: dict) -> Any:
         return client_for(self._api_url(s), s["region"], s["aws_profile"], s["role_arn"])
+
+
+def _log_validation_messages(image_id: str, body: Any) -> None:
+    """Validator findings below validation_failure_level: worth a warning, not a failure."""
+    messages = body.get("validationMessages") if isinstance(body, dict) else None
+    for message in messages or []:
+        log.warning("image %s: %s (%s): %s", image_id, message.get("type"), message.get("level"),
+                    message.get("message"))
 
 
 def _reasons_of(described: dict | None) -> str:

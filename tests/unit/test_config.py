@@ -74,7 +74,8 @@ def test_problems_name_the_path_and_the_fix():
     doc = {"Build": {"ParentImage": "centos7"}, "Imagee": {}, "Region": "eu-west-1"}
     problems = {p.path: p.message for p in config.validate(doc, "us-east-1")}
     assert set(problems) == {"Imagee", "Build.InstanceType", "Build.ParentImage", "Region"}
-    assert "allowed keys are Build, CustomS3Bucket, DeploymentSettings, DevSettings, Image, Region" in problems["Imagee"]
+    assert "allowed keys are Build, CustomS3Bucket, DeploymentSettings, DevSettings, Image, Region" \
+        in problems["Imagee"]
     assert "c6i.xlarge" in problems["Build.InstanceType"]
     assert "ami-" in problems["Build.ParentImage"]
     assert "'eu-west-1'" in problems["Region"] and "'us-east-1'" in problems["Region"]
