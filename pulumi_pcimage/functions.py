@@ -130,12 +130,16 @@ def _check(function: str, name: str, value: Any, *, choices: tuple[str, ...] = (
 
 def _client(function: str, region: str | None, api_url: str | None, aws_profile: str | None,
             role_arn: str | None) -> Any:
-    """The shared client for these settings; region defaults as CustomImage's does, the endpoint too."""
+    """The shared client for these settings; the endpoint and default region are resolved as CustomImage's.
+
+    The client is built for the default region, not `region`: for an API whose host name does not tell its
+    region (a custom domain, the emulator) that is the signing region, which `region` (where images are) is not.
+    """
     for name, value in (("region", region), ("api_url", api_url), ("aws_profile", aws_profile),
                         ("role_arn", role_arn)):
         _check(function, name, value, pattern=BY_NAME[name].pattern)
     url = endpoint.resolve_api_url(api_url, config=pulumi.Config(endpoint.NAMESPACE))
-    return client_for(url, region or _default_region(), aws_profile, role_arn)
+    return client_for(url, _default_region(), aws_profile, role_arn)
 
 
 def _invoke_output(function: Callable[..., T], args: dict[str, Any]) -> pulumi.Output[T]:
