@@ -1,0 +1,148 @@
+"""Run the quickstart end to end against a local ParallelCluster API emulator: nothing touches AWS.
+
+    python examples/quickstart/run_local.py [--no-cli] [--build-seconds N]
+
+Starts `pcimage-emulator` on 127.0.0.1 (a free port), then, with the Pulumi CLI: a local file backend in a
+temporary directory, `pulumi stack init`, `pulumi preview`, `pulumi up --yes`, `pulumi stack output`,
+`pulumi destroy --yes`. Without the CLI (or with --no-cli) the same program runs through the Pulumi SDK's own
+provider host, driven by `pulumi_pcimage.testing`: preview, up, the exported AMI id, destroy. Either way it
+checks that the emulator has no image left, and exits 0 on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent
+PROJECT, STACK, REGION = "quickstart", "dev", "us-east-1"
+INSTALL_HINT = ("The Pulumi CLI is not installed; to use it: curl -fsSL https://get.pulumi.com | sh "
+                "(or see https://www.pulumi.com/docs/install/). Running the program through the Pulumi SDK's "
+                "provider host instead (pulumi_pcimage.testing).")
+
+
+def start_emulator(workdir: Path, build_seconds: float) -> tuple[subprocess.Popen, int]:
+    port_file = workdir / "emulator.port"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pulumi_pcimage.emulator", "--host", "127.0.0.1", "--port", "0",
+         "--port-file", str(port_file), "--build-seconds", str(build_seconds), "--delete-seconds", "0.5",
+         "--region", REGION, "--db", str(workdir / "emulator.sqlite"), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not port_file.exists():
+        if process.poll() is not None:
+            raise SystemExit(f"pcimage-emulator exited with {process.returncode}: "
+                             f"{process.stderr.read().decode(errors='replace')}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("pcimage-emulator did not write its port within 30 s")
+        time.sleep(0.05)
+    return process, int(port_file.read_text())
+
+
+def environment(port: int) -> dict[str, str]:
+    """What the program and the provider need: the emulator's URL and the credentials it accepts."""
+    env = {"PCLUSTER_API_URL": f"http://127.0.0.1:{port}/prod", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+           "PCIMAGE_POLL_SCALE": "0.02"}  # poll every 0.3 s instead of 15-30 s: the emulated build is short
+    os.environ.update(env)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "PCLUSTER_API_STACK_NAME"):
+        os.environ.pop(name, None)
+    return env
+
+
+def with_cli(pulumi: str, workdir: Path) -> str:
+    """The real thing: a local file backend, so no `pulumi login` to the service is needed."""
+    (workdir / "state").mkdir()
+    env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{workdir / 'state'}", "PULUMI_CONFIG_PASSPHRASE": "local",
+           "PULUMI_PYTHON_CMD": sys.executable, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+
+    def run(*args: str, capture: bool = False) -> str:
+        print(f"$ pulumi {' '.join(args)}", flush=True)
+        done = subprocess.run([pulumi, *args, "--cwd", str(PROJECT_DIR), "--non-interactive"], env=env,
+                              check=True, text=True, stdout=subprocess.PIPE if capture else None)
+        return done.stdout.strip() if capture else ""
+
+    run("stack", "init", STACK)
+    try:
+        run("preview")
+        run("up", "--yes")
+        ami_id = run("stack", "output", "ami_id", capture=True)
+        print(f"ami_id: {ami_id}")
+        run("destroy", "--yes")
+    finally:
+        run("stack", "rm", "--yes", "--force", STACK)
+    return ami_id
+
+
+def with_sdk_host(env: dict[str, str]) -> str:
+    """The same program, the engine's part played by pulumi_pcimage.testing against the SDK's real provider host."""
+    from pulumi_pcimage.testing import UNKNOWN, ProviderHost, run_program, urn
+
+    def show(outputs: dict) -> None:
+        for key, value in sorted(outputs.items()):
+            print(f"    {key}: {'(known after up)' if value == UNKNOWN else value}")
+
+    with ProviderHost(PROJECT_DIR, project=PROJECT, env=env) as host:
+        print("preview:")
+        planned = run_program(PROJECT_DIR, host, project=PROJECT, stack=STACK, preview=True)
+        for resource in planned.resources:
+            print(f"  + {resource.type} {resource.name} (create)")
+        show(planned.outputs)
+
+        print("up:")
+        done = run_program(PROJECT_DIR, host, project=PROJECT, stack=STACK)
+        show(done.outputs)
+        for line in host.stderr_text().splitlines():  # the provider's progress, shown by the CLI as diagnostics
+            if line.startswith("pulumi_pcimage:"):
+                print(f"    {line}")
+        print(f"ami_id: {done.outputs['ami_id']}")
+
+        print("destroy:")
+        for resource in reversed(done.resources):  # dependents first, as the engine deletes
+            if resource.id:
+                host.delete(resource.id, urn(resource.name, resource.type, project=PROJECT, stack=STACK),
+                            resource.outputs, old_inputs=resource.inputs)
+                print(f"  - {resource.type} {resource.name} (deleted)")
+    return done.outputs["ami_id"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-cli", action="store_true", help="use the SDK provider host even if `pulumi` is installed")
+    parser.add_argument("--build-seconds", type=float, default=3.0, help="emulated build duration (default 3)")
+    args = parser.parse_args(argv)
+
+    from pulumi_pcimage.emulator import EmulatorControl
+
+    with tempfile.TemporaryDirectory(prefix="pcimage-quickstart-") as tmp:
+        workdir = Path(tmp)
+        emulator, port = start_emulator(workdir, args.build_seconds)
+        try:
+            print(f"pcimage-emulator listening on http://127.0.0.1:{port}/prod")
+            env = environment(port)
+            pulumi = None if args.no_cli else shutil.which("pulumi")
+            if pulumi:
+                ami_id = with_cli(pulumi, workdir)
+            else:
+                print(INSTALL_HINT if not args.no_cli else "--no-cli: running through the SDK's provider host.")
+                ami_id = with_sdk_host(env)
+            left = EmulatorControl(f"http://127.0.0.1:{port}").images(REGION)
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=10)
+    if left:
+        print(f"FAILED: images left on the emulator after destroy: {left}", file=sys.stderr)
+        return 1
+    print(f"OK: built {ami_id}, destroyed it, no image left.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

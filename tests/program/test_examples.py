@@ -1,0 +1,121 @@
+"""Every example program, run as `pulumi preview` and `pulumi up` would run it: under the SDK's mocks, each
+CustomImage checked and created by the SDK's real provider host against a local emulator."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pulumi_pcimage.testing import UNKNOWN, ProviderHost, run_program, urn
+from pulumi_pcimage.waiter import POLL_SCALE_ENV
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+AMI_ID = re.compile(r"^ami-[0-9a-f]{17}$")
+HOST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", POLL_SCALE_ENV: "0.02"}
+SUBNET = "subnet-0123456789abcdef0"
+
+
+@pytest.fixture(scope="module")
+def host():
+    with ProviderHost(project="examples", env=HOST_ENV) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def api(pcluster_emulator, monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    return pcluster_emulator
+
+
+def up(example: str, host: ProviderHost, **config):
+    """`pulumi preview` then `pulumi up` of one example; returns both runs."""
+    config = {f"{example}:{key}": value for key, value in config.items()}
+    preview = run_program(EXAMPLES / example, host, project=example, config=config, preview=True)
+    return preview, run_program(EXAMPLES / example, host, project=example, config=config)
+
+
+def destroy(run, host: ProviderHost, project: str) -> None:
+    for resource in reversed(run.resources):
+        host.delete(resource.id, urn(resource.name, resource.type, project=project, stack="dev"), resource.outputs,
+                    old_inputs=resource.inputs)
+
+
+def test_quickstart_builds_from_the_official_parent_image(host, api):
+    preview, run = up("quickstart", host)
+
+    assert preview.outputs["ami_id"] == UNKNOWN and AMI_ID.match(preview.outputs["parent_ami_id"])
+    assert AMI_ID.match(run.outputs["ami_id"])
+    image = run.resource("hpc-base")
+    assert image.outputs["ami_id"] == run.outputs["ami_id"] and image.outputs["architecture"] == "x86_64"
+    build = yaml.safe_load(image.inputs["image_configuration"])["Build"]
+    assert build["ParentImage"] == run.outputs["parent_ami_id"]  # chosen with get_official_images
+    assert api.images() == [run.outputs["image_id"]]
+
+    destroy(run, host, "quickstart")
+    assert api.images() == []
+
+
+def test_quickstart_on_arm64(host, api):
+    _, run = up("quickstart", host, os="ubuntu2404", architecture="arm64")
+    image = run.resource("hpc-base")
+    assert image.outputs["architecture"] == "arm64" and AMI_ID.match(run.outputs["ami_id"])
+    assert yaml.safe_load(image.inputs["image_configuration"])["Build"]["InstanceType"] == "c7g.xlarge"
+
+
+def test_multi_arch_builds_both_architectures_from_one_base(host, api):
+    preview, run = up("multi-arch", host)
+
+    assert preview.outputs["ami_ids"] == {"x86_64": UNKNOWN, "arm64": UNKNOWN}
+    assert run.outputs["architectures"] == {"x86_64": "x86_64", "arm64": "arm64"}
+    amis = run.outputs["ami_ids"]
+    assert all(AMI_ID.match(ami) for ami in amis.values()) and amis["x86_64"] != amis["arm64"]
+    configs = {arch: yaml.safe_load(run.resource(f"hpc-{arch}").inputs["image_configuration"])
+               for arch in ("x86_64", "arm64")}
+    # the shared base is in both; only the build instance, the parent and the name differ
+    for doc in configs.values():
+        assert doc["Build"]["UpdateOsPackages"] == {"Enabled": True} and doc["Image"]["RootVolume"] == {"Size": 60}
+    assert configs["x86_64"]["Build"]["ParentImage"] != configs["arm64"]["Build"]["ParentImage"]
+    assert sorted(api.images()) == sorted(run.resource(f"hpc-{a}").id for a in ("x86_64", "arm64"))
+
+
+def test_cluster_config_uses_the_built_ami(host, api):
+    preview, run = up("cluster-config", host, subnetId=SUBNET, keyName="hpc-admin")
+
+    assert preview.outputs["cluster_config"] == UNKNOWN
+    cluster = yaml.safe_load(run.outputs["cluster_config"])
+    assert AMI_ID.match(run.outputs["ami_id"])
+    assert cluster["Image"] == {"Os": "alinux2023", "CustomAmi": run.outputs["ami_id"]}
+    assert cluster["Region"] == "us-east-1"
+    assert cluster["HeadNode"]["Networking"]["SubnetId"] == SUBNET and cluster["HeadNode"]["Ssh"] == {
+        "KeyName": "hpc-admin"}
+    [queue] = cluster["Scheduling"]["SlurmQueues"]
+    assert cluster["Scheduling"]["Scheduler"] == "slurm" and queue["Networking"]["SubnetIds"] == [SUBNET]
+
+
+def test_cluster_config_needs_a_subnet(host, api):
+    with pytest.raises(Exception, match="cluster-config:subnetId"):
+        run_program(EXAMPLES / "cluster-config", host, project="cluster-config", preview=True)
+    assert api.counters()["build_image"] == 0
+
+
+def test_run_local_runs_the_quickstart_end_to_end():
+    without_cli = shutil.which("pulumi") is None
+    command = [sys.executable, str(EXAMPLES / "quickstart" / "run_local.py"), "--build-seconds", "1"]
+    done = subprocess.run(command + ([] if without_cli else ["--no-cli"]), capture_output=True, text=True,
+                          timeout=180)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    if without_cli:
+        assert "The Pulumi CLI is not installed" in out and "https://get.pulumi.com" in out
+    assert "+ pulumi-python:dynamic/pcimage:CustomImage hpc-base (create)" in out
+    assert "ami_id: (known after up)" in out
+    ami = re.search(r"^ami_id: (\S+)$", out, re.MULTILINE).group(1)
+    assert AMI_ID.match(ami) and "BUILD_COMPLETE" in out
+    assert f"OK: built {ami}, destroyed it, no image left." in out
