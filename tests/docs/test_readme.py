@@ -25,15 +25,13 @@ PASSED_THROUGH = {"PYTHONPATH"}
 pytest_plugins = ["pytester"]
 
 
-def section(title: str, text: str = README) -> str:
+def section(title: str) -> str:
     """The body of the `## title` (or `### title`) section, up to the next heading of the same or a higher level."""
-    match = re.search(rf"^(#+) {re.escape(title)}\n(.*?)(?=^#{{1,{{n}}}} |\Z)".replace("{n}", "6"), text,
-                      re.MULTILINE | re.DOTALL)
-    assert match, f"README has no section {title!r}"
-    level = len(match.group(1))
-    body = match.group(2)
-    end = re.search(rf"^#{{1,{level}}} ", body, re.MULTILINE)
-    return body[:end.start()] if end else body
+    heading = re.search(rf"^(#+) {re.escape(title)}\n", README, re.MULTILINE)
+    assert heading, f"README has no section {title!r}"
+    rest = README[heading.end():]
+    end = re.search(rf"^#{{1,{len(heading.group(1))}}} ", rest, re.MULTILINE)
+    return rest[:end.start()] if end else rest
 
 
 def code_blocks(text: str, language: str = r"\w*") -> list[str]:
