@@ -53,6 +53,15 @@ def _pool_running_current_thread() -> ThreadPoolExecutor | None:
     return None
 
 
+def _serve_queued(pool: ThreadPoolExecutor) -> None:
+    """Start threads for requests queued before the raise (a destroy's Deletes arrive all at once, before the
+    module is loaded): otherwise they would still wait for the SDK's 4 threads. Does what submit() does."""
+    with pool._shutdown_lock:
+        if not pool._shutdown:
+            for _ in range(pool._work_queue.qsize()):
+                pool._adjust_thread_count()
+
+
 _lock = threading.Lock()
 _raised_to: int | None = None
 
@@ -76,6 +85,7 @@ def raise_host_worker_limit(workers: int | None = None) -> int | None:
                 return None
             pool._max_workers = max(pool._max_workers, target)
             _raised_to = pool._max_workers
+            _serve_queued(pool)
             log.debug("pulumi_pcimage: provider host serves up to %d requests at once", _raised_to)
             return _raised_to
         except Exception as exc:  # a changed SDK must never break the host
