@@ -105,10 +105,10 @@ def test_pulumi_config_in_a_program():
     import contextvars
 
     import pulumi
-    from pulumi.runtime.config import set_config
+    from pulumi.runtime.config import set_all_config
 
-    def in_program():  # a copied context keeps the stack config away from other tests
-        set_config("pcimage:apiUrl", URL + "/")
+    def in_program():  # set_all_config in a copied context binds a fresh dict: nothing leaks to other tests
+        set_all_config({"pcimage:apiUrl": URL + "/"})
         return resolve_api_url(config=pulumi.Config("pcimage"), environ={})
 
     assert contextvars.copy_context().run(in_program) == URL
