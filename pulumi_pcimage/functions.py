@@ -133,7 +133,8 @@ def _client(function: str, region: str | None, api_url: str | None, aws_profile:
     """The shared client for these settings; the endpoint and default region are resolved as CustomImage's.
 
     The client is built for the default region, not `region`: for an API whose host name does not tell its
-    region (a custom domain, the emulator) that is the signing region, which `region` (where images are) is not.
+    region (a custom domain, the emulator) that is the region to sign for, while `region` only says where the
+    images are and is sent with each call.
     """
     for name, value in (("region", region), ("api_url", api_url), ("aws_profile", aws_profile),
                         ("role_arn", role_arn)):
