@@ -164,7 +164,8 @@ def _invoke_output(function: Callable[..., T], args: dict[str, Any]) -> pulumi.O
         async def result() -> T | None:
             if not await ready:
                 return None
-            return await asyncio.get_running_loop().run_in_executor(None, functools.partial(function, **values))
+            # to_thread copies the context: the program's stack config (pcimage:apiUrl) lives in a ContextVar
+            return await asyncio.to_thread(functools.partial(function, **values))
 
         return pulumi.Output(set(), result(), ready)
 

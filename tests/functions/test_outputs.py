@@ -54,3 +54,12 @@ def test_a_bad_argument_fails_the_run_listing_the_allowed_values(pcluster_emulat
     with pytest.raises(ValueError, match="image_status 'BUILDING' is not one of the allowed values: AVAILABLE, "
                                          "PENDING, FAILED"):
         run_program(PROGRAM, host, project="probe", preview=True, config={"probe:status": "BUILDING"})
+
+
+def test_the_endpoint_comes_from_stack_config_as_for_custom_image(pcluster_emulator, host, monkeypatch):
+    monkeypatch.delenv("PCLUSTER_API_URL")
+    run = run_program(PROGRAM, host, project="probe", preview=True, config={"pcimage:apiUrl": pcluster_emulator.url})
+
+    assert run.outputs["chosen"] == [["rocky9", "arm64"]]
+    assert run.resource("probe").inputs["api_url"] == pcluster_emulator.url
+    assert pcluster_emulator.counters()["list_official_images"] == 2
