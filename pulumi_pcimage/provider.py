@@ -196,7 +196,7 @@ class CustomImageProvider(ResourceProvider):
             cached = _dryruns.get(key)
         if cached is not None:
             return [CheckFailure("image_configuration", reason) for reason in cached]
-        client = client_for(api_url, s["region"], s["aws_profile"], s["role_arn"])
+        client = client_for(api_url, None, s["aws_profile"], s["role_arn"])
         try:
             client.build_image(s["image_id"], doc_text, suppress_validators=s["suppress_validators"] or None,
                                validation_failure_level=s["validation_failure_level"], dryrun=True,
@@ -448,7 +448,9 @@ class CustomImageProvider(ResourceProvider):
         return endpoint.resolve_api_url(s["api_url"], config=getattr(self, "_stack_config", None))
 
     def _client(self, s: dict) -> Any:
-        return client_for(self._api_url(s), s["region"], s["aws_profile"], s["role_arn"])
+        # Signed for the API's own region (host name, else the session's): the image region is a query
+        # parameter on every call, and may differ from where the API is deployed.
+        return client_for(self._api_url(s), None, s["aws_profile"], s["role_arn"])
 
 
 def _log_validation_messages(image_id: str, body: Any) -> None:

@@ -54,7 +54,7 @@ def derive_image_id(resource_name: str, configuration: str | dict, region: str |
     return image_id
 
 
-def _default_region() -> str | None:
+def default_region() -> str | None:
     return (pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION") or None)
 
@@ -81,7 +81,7 @@ class CustomImage(pulumi.dynamic.Resource, module="pcimage", name="CustomImage")
         configuration = pulumi.Output.from_input(args.image_configuration).apply(_as_yaml)
         props["image_configuration"] = configuration
         if props["region"] is None:
-            props["region"] = _default_region()
+            props["region"] = default_region()
         if props["api_url"] is None:  # resolved here, in the program: fails preview clearly when unset
             props["api_url"] = endpoint.resolve_api_url(None, config=pulumi.Config(endpoint.NAMESPACE))
         else:

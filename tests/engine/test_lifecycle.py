@@ -147,3 +147,12 @@ def test_someone_elses_image_with_the_same_id_is_adopted_only_on_request(deploym
     deployment.up(deployment.program(image_id="shared-base", adopt_existing=True))
     assert deployment.id == "shared-base" and deployment.outputs["ami_id"].startswith("ami-")
     assert emulator.counters()["builds_started"] == 1, "adopted, not rebuilt"
+
+
+def test_an_image_in_another_region_than_the_api(deployment: Deployment, emulator):
+    # the API (and its signature) lives in us-east-1; the image is built in eu-west-1
+    deployment.up(deployment.program(region="eu-west-1"))
+    assert deployment.outputs["region"] == "eu-west-1" and deployment.outputs["ami_id"].startswith("ami-")
+    assert emulator.images(region="eu-west-1") == [deployment.id] and emulator.images(region="us-east-1") == []
+    deployment.destroy()
+    assert emulator.images(region="eu-west-1") == []
