@@ -57,7 +57,8 @@ class Image:
 
     @property
     def configuration(self) -> str:
-        return f"Build: {{InstanceType: c6i.xlarge, ParentImage: ami-0123456789abcdef0}}\nImage: {{Name: {self.name}}}\n"
+        return (f"Build: {{InstanceType: c6i.xlarge, ParentImage: ami-0123456789abcdef0}}\n"
+                f"Image: {{Name: {self.name}}}\n")
 
     @property
     def image_id(self) -> str:
