@@ -1,0 +1,87 @@
+"""hostpool in process: raising a ThreadPoolExecutor from one of its own threads, and its guards.
+
+The host-level behaviour (the real `python -m pulumi.dynamic`) is in test_host_concurrency.py; here the same
+functions run against executors the test owns. Barriers observe concurrency; their timeouts only keep a broken
+mechanism from hanging the test.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from pulumi_pcimage import hostpool
+
+SAFETY = 30.0  # seconds before a barrier that can never fill gives up
+
+
+@pytest.fixture
+def in_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend this process is the SDK's provider host, with nothing raised yet."""
+    monkeypatch.setattr(hostpool, "in_provider_host", lambda: True)
+    monkeypatch.setattr(hostpool, "_raised_to", None)
+
+
+def all_at_once(pool: ThreadPoolExecutor, count: int) -> list:
+    """Submit `count` tasks that each wait until all `count` run at the same time."""
+    barrier = threading.Barrier(count, timeout=SAFETY)
+    return [pool.submit(barrier.wait) for _ in range(count)]
+
+
+def test_a_pool_raised_from_one_of_its_threads_runs_that_many_tasks_at_once(in_host):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert pool.submit(hostpool.raise_host_worker_limit, 12).result() == 12
+        assert pool._max_workers == 12
+        for done in all_at_once(pool, 12):
+            done.result()
+
+
+def test_work_queued_before_the_raise_gets_threads_too(in_host):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        go, raised = threading.Event(), []
+        barrier = threading.Barrier(10, timeout=SAFETY)
+
+        def first() -> None:  # what the first request does: load the module (raise), then do its work
+            go.wait(SAFETY)
+            raised.append(hostpool.raise_host_worker_limit(16))
+            barrier.wait()
+
+        tasks = [pool.submit(first)] + [pool.submit(barrier.wait) for _ in range(9)]  # 3 run, 6 queued
+        go.set()
+        for done in tasks:
+            done.result()
+    assert raised == [16]
+
+
+def test_outside_the_host_nothing_changes():
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert pool.submit(hostpool.raise_host_worker_limit, 12).result() is None
+        assert pool._max_workers == 4
+
+
+def test_never_lowers_the_sdk_limit_and_zero_leaves_it_alone(in_host):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert pool.submit(hostpool.raise_host_worker_limit, 0).result() is None
+        assert pool.submit(hostpool.raise_host_worker_limit, 2).result() == 4
+        assert pool._max_workers == 4
+
+
+def test_a_changed_sdk_never_breaks_the_host(in_host):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        def in_a_changed_pool():
+            pool._max_workers = "4"  # a shape this code does not know
+            try:
+                return hostpool.raise_host_worker_limit(12)
+            finally:
+                pool._max_workers = 4
+
+        assert pool.submit(in_a_changed_pool).result() is None
+    # and a request served by a thread of no executor at all (another server design)
+    assert hostpool.raise_host_worker_limit(12) is None
+
+
+@pytest.mark.parametrize("raw, workers", [("", 64), ("8", 8), (" 128 ", 128), ("0", 0), ("-3", 0), ("many", 64)])
+def test_the_ceiling_comes_from_the_environment(raw, workers):
+    assert hostpool.configured_workers({hostpool.ENV_VAR: raw}) == workers
