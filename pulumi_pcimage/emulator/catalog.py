@@ -8,11 +8,10 @@ import re
 VERSION = "3.16.1"  # the aws-parallelcluster release whose API is emulated
 ACCOUNT = "123456789012"
 
-# os name → the part of the official AMI name that identifies it (pcluster.constants.OS_TO_IMAGE_NAME_PART_MAP)
+# os name → the part of the official AMI name that identifies it (pcluster.constants.OS_TO_IMAGE_NAME_PART_MAP);
+# the keys are 3.16.1's SUPPORTED_OSES (alinux2 and ubuntu2004 are no longer supported).
 OS_NAME_PARTS = {
-    "alinux2": "amzn2-hvm",
     "alinux2023": "amzn2023-hvm",
-    "ubuntu2004": "ubuntu-2004-lts-hvm",
     "ubuntu2204": "ubuntu-2204-lts-hvm",
     "ubuntu2404": "ubuntu-2404-lts-hvm",
     "rhel8": "rhel8-hvm",
