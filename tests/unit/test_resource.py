@@ -60,7 +60,10 @@ def mocks(monkeypatch):
     pulumi.runtime.config.set_all_config({})  # no stack config left behind by other tests
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project="proj", stack="dev", preview=False)
-    return recorder
+    yield recorder
+    # set_mocks and set_all_config write process-wide state: leave none behind for later tests
+    pulumi.runtime.settings.reset_options()
+    pulumi.runtime.config.set_all_config({})
 
 
 @pulumi.runtime.test
