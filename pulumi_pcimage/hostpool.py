@@ -81,13 +81,15 @@ def raise_host_worker_limit(workers: int | None = None) -> int | None:
         try:
             pool = _pool_running_current_thread()
             if pool is None or not isinstance(getattr(pool, "_max_workers", None), int):
-                log.debug("pulumi_pcimage: provider host worker pool not found; keeping the SDK's limit")
+                log.warning("provider host worker pool not found (a changed Pulumi SDK?): the host serves 4 "
+                            "requests at once, so further builds wait. Set %s=0 to silence this.", ENV_VAR)
                 return None
             pool._max_workers = max(pool._max_workers, target)
             _raised_to = pool._max_workers
             _serve_queued(pool)
-            log.debug("pulumi_pcimage: provider host serves up to %d requests at once", _raised_to)
+            log.debug("provider host serves up to %d requests at once", _raised_to)
             return _raised_to
         except Exception as exc:  # a changed SDK must never break the host
-            log.debug("pulumi_pcimage: could not raise the host's worker limit: %s", exc)
+            log.warning("could not raise the provider host's worker limit (%s): the host serves 4 requests at "
+                        "once, so further builds wait. Set %s=0 to silence this.", exc, ENV_VAR)
             return None

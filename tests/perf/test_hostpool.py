@@ -68,7 +68,8 @@ def test_never_lowers_the_sdk_limit_and_zero_leaves_it_alone(in_host):
         assert pool._max_workers == 4
 
 
-def test_a_changed_sdk_never_breaks_the_host(in_host):
+def test_a_changed_sdk_never_breaks_the_host(in_host, caplog):
+    caplog.set_level("WARNING", logger="pulumi_pcimage")
     with ThreadPoolExecutor(max_workers=4) as pool:
         def in_a_changed_pool():
             pool._max_workers = "4"  # a shape this code does not know
@@ -80,6 +81,9 @@ def test_a_changed_sdk_never_breaks_the_host(in_host):
         assert pool.submit(in_a_changed_pool).result() is None
     # and a request served by a thread of no executor at all (another server design)
     assert hostpool.raise_host_worker_limit(12) is None
+    # ... but says so, since further builds would silently queue behind the SDK's 4 workers
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and all("PCIMAGE_HOST_WORKERS=0" in w for w in warnings)
 
 
 @pytest.mark.parametrize("raw, workers", [("", 64), ("8", 8), (" 128 ", 128), ("0", 0), ("-3", 0), ("many", 64)])
