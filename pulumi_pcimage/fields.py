@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-IMAGE_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{0,127}$"
+# The released spec's `imageId` is ^[a-zA-Z][a-zA-Z0-9-]+$ (two characters at least) and the service caps it at 128.
+IMAGE_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{1,127}$"
 
 
 @dataclass(frozen=True)

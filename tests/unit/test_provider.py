@@ -46,7 +46,8 @@ def test_check_fills_defaults_and_normalises_numbers(prov, api):
 
 
 @pytest.mark.parametrize("prop, value, message", [
-    ("image_id", "1-bad_id", "image_id '1-bad_id' must match ^[a-zA-Z][a-zA-Z0-9-]{0,127}$"),
+    ("image_id", "1-bad_id", "image_id '1-bad_id' must match ^[a-zA-Z][a-zA-Z0-9-]{1,127}$"),
+    ("image_id", "x", "image_id 'x' must match ^[a-zA-Z][a-zA-Z0-9-]{1,127}$"),
     ("image_id", "a" * 129, "must match"),
     ("validation_failure_level", "FATAL", "is 'FATAL' but must be one of INFO, WARNING, ERROR"),
     ("suppress_validators", ["type:Foo", "everything"], "items ['everything'] must be strings matching"),
