@@ -43,7 +43,7 @@ def test_official_images_of_another_region(pcluster_emulator):
      "list_images: image_status 'DONE' is not one of the allowed values: AVAILABLE, PENDING, FAILED"),
     (lambda: list_images(None), "list_images: image_status is required"),
     (lambda: list_images(["AVAILABLE"]), "list_images: image_status must be a string, got ['AVAILABLE']"),
-    (lambda: get_image("9lives"), "get_image: image_id '9lives' must match ^[a-zA-Z][a-zA-Z0-9-]{0,127}$"),
+    (lambda: get_image("9lives"), "get_image: image_id '9lives' must match ^[a-zA-Z][a-zA-Z0-9-]{1,127}$"),
     (lambda: get_image("hpc", region="Mars"), "get_image: region 'Mars' must match"),
     (lambda: list_images("FAILED", api_url="ftp://example.com"), "list_images: api_url 'ftp://example.com' must match"),
     (lambda: get_image("hpc", role_arn="admin"), "get_image: role_arn 'admin' must match"),
