@@ -51,6 +51,8 @@ def load(value: str | dict) -> dict:
         doc = yaml.safe_load(value)
     except yaml.YAMLError as exc:
         raise ConfigError(f"is not valid YAML: {exc}") from None
+    except RecursionError:  # PyYAML parses recursively: a few hundred levels of nesting exhaust the stack
+        raise ConfigError("is nested too deeply to be read: no image configuration needs hundreds of levels") from None
     if not isinstance(doc, dict):
         kind = "empty" if doc is None else f"a {type(doc).__name__}"
         raise ConfigError(f"must be a YAML mapping with at least a Build section, but it is {kind}")
