@@ -89,8 +89,15 @@ def _never_sent(exc: requests.RequestException) -> bool:
 
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
-# Presigned S3 URLs (imageConfiguration.url) must not leak into messages.
-_PRESIGNED = re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"']+", re.IGNORECASE)
+
+def _certificate_rejected(exc: requests.RequestException) -> bool:
+    """The server's TLS certificate failed verification: permanent, and nothing was sent."""
+    return isinstance(exc, requests.exceptions.SSLError) and "certificate verify failed" in str(exc).lower()
+
+
+# Presigned S3 URLs (imageConfiguration.url) must not leak into messages, nor the session token that a
+# signature-mismatch answer quotes in its canonical request (`x-amz-security-token:<token>`).
+_PRESIGNED = re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token)[=:])[^&\s\"']+", re.IGNORECASE)
 
 
 def _snippet(text: str) -> str:
@@ -109,6 +116,10 @@ def auth_hint(message: str) -> str:
     if "signature" in low and "does not match" in low:
         return ("check the secret access key, and the signing region: it must be the API's own region "
                 "(the one in its host name), not the images' region")
+    if "scoped to a valid region" in low:
+        return ("requests were signed for the wrong region: the signing region must be the API's own region, taken "
+                "from its execute-api host name, else from the AWS profile or AWS_REGION; use the API's invoke URL "
+                "or set AWS_REGION to the region the API is deployed in")
     if "expired" in low:
         return "refresh the AWS credentials (e.g. `aws sso login`), and check the system clock for skew"
     if "security token" in low and "invalid" in low:
@@ -186,7 +197,13 @@ class _LockedAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         with self._lock:
-            return self._auth(request)
+            try:
+                return self._auth(request)
+            except RuntimeError as exc:  # botocore: "the refreshed credentials are still expired"
+                raise MissingCredentialsError(
+                    f"the AWS credentials have expired and refreshing them gave expired ones again: {exc}",
+                    hint="refresh the AWS credentials (e.g. `aws sso login`, or check the credential_process's "
+                         "Expiration), and check the system clock") from exc
 
 
 class ParallelClusterClient:
@@ -311,6 +328,11 @@ class ParallelClusterClient:
                 response = http.request(method, self.api_url + path, params=params, json=json, auth=auth,
                                         timeout=self.timeout)
             except _TRANSPORT_ERRORS as exc:
+                if _certificate_rejected(exc):
+                    raise errors.TransportError(
+                        f"{operation}: the TLS certificate of {self.api_url} could not be verified ({exc}). If the "
+                        "API sits behind a private CA, set REQUESTS_CA_BUNDLE to a CA bundle file that includes "
+                        "it; verification is never turned off") from exc
                 if not idempotent and not _never_sent(exc):
                     raise errors.UnknownOutcomeError(
                         f"{operation}: the request may have reached the API but no answer came back "
