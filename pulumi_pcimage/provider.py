@@ -21,8 +21,8 @@ from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateR
 from pulumi.output import Unknown
 
 from . import config, endpoint, hostpool, waiter
-from .errors import (ApiError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured, NotFoundError,
-                     PcImageError, TransportError, UnknownOutcomeError)
+from .errors import (ApiError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured,
+                     InternalServiceError, NotFoundError, PcImageError, TransportError, UnknownOutcomeError)
 from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
 
 log = logging.getLogger("pulumi_pcimage")
@@ -81,10 +81,16 @@ _clients: dict[tuple, Any] = {}
 _clients_lock = threading.Lock()
 
 
-def make_client(api_url: str, *, region: str | None, profile: str | None, role_arn: str | None) -> Any:
-    from .client import ParallelClusterClient  # imported late: only the host (or a test) talks to the API
+# A transient answer (429, 5xx, a dropped connection) must not fail an hour-long up or destroy: the provider's
+# single calls (read, delete, reconcile) get twice the client's default attempts (~2 minutes of backoff).
+HOST_MAX_ATTEMPTS = 16
 
-    return ParallelClusterClient(api_url, region=region, profile=profile, role_arn=role_arn)
+
+def make_client(api_url: str, *, region: str | None, profile: str | None, role_arn: str | None) -> Any:
+    from .client import ParallelClusterClient, RetryPolicy  # imported late: only the host talks to the API
+
+    return ParallelClusterClient(api_url, region=region, profile=profile, role_arn=role_arn,
+                                 retry=RetryPolicy(max_attempts=HOST_MAX_ATTEMPTS))
 
 
 def client_for(api_url: str, region: str | None, profile: str | None, role_arn: str | None) -> Any:
@@ -245,7 +251,7 @@ class CustomImageProvider(ResourceProvider):
             described = self._await_build(client, s)
         return CreateResult(image_id, outputs(s, described))
 
-    def _build(self, client: Any, s: dict, doc: dict, *, attempts: int = 2) -> dict | None:
+    def _build(self, client: Any, s: dict, doc: dict, *, attempts: int = 4) -> dict | None:
         """Start the build; returns a final describe answer when an existing image was adopted as complete."""
         image_id = s["image_id"]
         try:
@@ -253,7 +259,8 @@ class CustomImageProvider(ResourceProvider):
                 image_id, config.dump(doc), suppress_validators=s["suppress_validators"] or None,
                 validation_failure_level=s["validation_failure_level"],
                 rollback_on_failure=s["rollback_on_failure"], region=s["region"])
-        except (ConflictError, UnknownOutcomeError) as exc:
+        # A 5xx (API Gateway's 502/504 included) may come after the Lambda started the build: outcome unknown too.
+        except (ConflictError, UnknownOutcomeError, InternalServiceError) as exc:
             log.info("image %s: %s; reconciling with what exists", image_id,
                      "the id exists" if isinstance(exc, ConflictError) else "the build request's outcome is unknown")
             return self._reconcile(client, s, doc, exc, attempts)
@@ -304,7 +311,11 @@ class CustomImageProvider(ResourceProvider):
             answer = requests.get(url, timeout=30)
             answer.raise_for_status()
             return config.load(answer.text)
-        except (requests.RequestException, config.ConfigError) as exc:
+        except requests.RequestException as exc:  # its text quotes the URL: a signature and the API's session token
+            failed = f"HTTP {exc.response.status_code}" if exc.response is not None else type(exc).__name__
+            log.warning("could not read the existing image's configuration: %s from its presigned URL", failed)
+            return None
+        except config.ConfigError as exc:
             log.warning("could not read the existing image's configuration: %s", exc)
             return None
 
