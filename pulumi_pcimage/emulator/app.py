@@ -14,7 +14,7 @@ import uuid
 from typing import Any, Callable
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, PathConverter, Rule
 from werkzeug.wrappers import Request, Response
 
 from .control import Controls, Counters
@@ -51,6 +51,13 @@ def _drop_connection(request: Request) -> None:
     raise ConnectionResetError("connection dropped by the emulator (injected fault)")
 
 
+class AnyPathConverter(PathConverter):
+    """Like `path`, but also across control characters: API Gateway passes any encoded name to the API,
+    whose answer for a stream that does not exist is 404, never the gateway's 403."""
+
+    regex = "(?s:[^/].*?)"
+
+
 class EmulatorApp:
     def __init__(self, service: ImageService, verifier: SigV4Verifier, faults: Faults, counters: Counters,
                  stage: str = "prod"):
@@ -64,10 +71,10 @@ class EmulatorApp:
             Rule(f"{images}/custom/<image_id>", methods=["DELETE"], endpoint="delete_image"),
             Rule(f"{images}/custom/<image_id>/stackevents", methods=["GET"], endpoint="get_image_stack_events"),
             Rule(f"{images}/custom/<image_id>/logstreams", methods=["GET"], endpoint="list_image_log_streams"),
-            Rule(f"{images}/custom/<image_id>/logstreams/<path:log_stream_name>", methods=["GET"],
+            Rule(f"{images}/custom/<image_id>/logstreams/<anypath:log_stream_name>", methods=["GET"],
                  endpoint="get_image_log_events"),
             Rule(f"{images}/official", methods=["GET"], endpoint="list_official_images"),
-        ], strict_slashes=False, merge_slashes=False)
+        ], strict_slashes=False, merge_slashes=False, converters={"anypath": AnyPathConverter})
         self.control_map = Map([
             Rule("/_emulator/health", methods=["GET"], endpoint="health"),
             Rule("/_emulator/images", methods=["GET"], endpoint="images"),

@@ -105,6 +105,7 @@ def test_official_images_conform(client, params, status):
     ("GET", "/v3/images/custom/unknown/stackevents", {}, 404),
     ("GET", "/v3/images/custom/unknown/logstreams", {}, 404),
     ("GET", "/v3/images/custom/unknown/logstreams/x", {}, 404),
+    ("GET", "/v3/images/custom/unknown/logstreams/0%0A", {}, 404),  # any encoded name reaches the API
     ("DELETE", "/v3/images/custom/unknown", {}, 404),
     ("DELETE", "/v3/images/custom/unknown", {"force": "yes"}, 400),
     ("GET", "/v3/images/custom/bad_id", {}, 400),
