@@ -84,20 +84,25 @@ _clients_lock = threading.Lock()
 # A transient answer (429, 5xx, a dropped connection) must not fail an hour-long up or destroy: the provider's
 # single calls (read, delete, reconcile) get twice the client's default attempts (~2 minutes of backoff).
 HOST_MAX_ATTEMPTS = 16
+# A preview's dry run is only advice: an unreachable API becomes a warning after a few seconds, not minutes.
+DRYRUN_MAX_ATTEMPTS = 4
 
 
-def make_client(api_url: str, *, region: str | None, profile: str | None, role_arn: str | None) -> Any:
+def make_client(api_url: str, *, region: str | None, profile: str | None, role_arn: str | None,
+                max_attempts: int = HOST_MAX_ATTEMPTS) -> Any:
     from .client import ParallelClusterClient, RetryPolicy  # imported late: only the host talks to the API
 
     return ParallelClusterClient(api_url, region=region, profile=profile, role_arn=role_arn,
-                                 retry=RetryPolicy(max_attempts=HOST_MAX_ATTEMPTS))
+                                 retry=RetryPolicy(max_attempts=max_attempts))
 
 
-def client_for(api_url: str, region: str | None, profile: str | None, role_arn: str | None) -> Any:
-    key = (api_url, region, profile, role_arn)
+def client_for(api_url: str, region: str | None, profile: str | None, role_arn: str | None,
+               max_attempts: int = HOST_MAX_ATTEMPTS) -> Any:
+    key = (api_url, region, profile, role_arn, max_attempts)
     with _clients_lock:
         if key not in _clients:
-            _clients[key] = make_client(api_url, region=region, profile=profile, role_arn=role_arn)
+            _clients[key] = make_client(api_url, region=region, profile=profile, role_arn=role_arn,
+                                        max_attempts=max_attempts)
         return _clients[key]
 
 
@@ -202,7 +207,7 @@ class CustomImageProvider(ResourceProvider):
             cached = _dryruns.get(key)
         if cached is not None:
             return [CheckFailure("image_configuration", reason) for reason in cached]
-        client = client_for(api_url, None, s["aws_profile"], s["role_arn"])
+        client = client_for(api_url, None, s["aws_profile"], s["role_arn"], DRYRUN_MAX_ATTEMPTS)
         try:
             client.build_image(s["image_id"], doc_text, suppress_validators=s["suppress_validators"] or None,
                                validation_failure_level=s["validation_failure_level"], dryrun=True,

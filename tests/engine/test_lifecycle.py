@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pulumi_pcimage import provider
 from pulumi_pcimage.client import ParallelClusterClient
 from tests.support.host import UNKNOWN, HostError, ProviderHost
 
@@ -156,3 +157,12 @@ def test_an_image_in_another_region_than_the_api(deployment: Deployment, emulato
     assert emulator.images(region="eu-west-1") == [deployment.id] and emulator.images(region="us-east-1") == []
     deployment.destroy()
     assert emulator.images(region="eu-west-1") == []
+
+
+def test_a_preview_against_a_throttling_api_warns_and_moves_on(deployment: Deployment, emulator):
+    # the dry run is advice: after a few attempts the preview goes on with a warning, nothing is built
+    emulator.set_faults(throttle_rate=1.0)
+    assert deployment.preview(deployment.program()).operation == "create"
+    assert emulator.counters()["build_image"] == provider.DRYRUN_MAX_ATTEMPTS
+    assert emulator.counters()["builds_started"] == 0
+    assert "could not validate the configuration against the API" in deployment.host.stderr_text()
