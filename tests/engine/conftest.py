@@ -18,7 +18,7 @@ from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.provider import CustomImageProvider
 from pulumi_pcimage.resource import derive_image_id
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
-from tests.support.host import UNKNOWN, DiffResult, ProviderHost, provider_value, urn
+from pulumi_pcimage.testing import UNKNOWN, DiffResult, ProviderHost, provider_value, urn
 
 PROJECT, STACK = "imaging", "dev"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}

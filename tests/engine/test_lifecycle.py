@@ -6,7 +6,7 @@ import pytest
 
 from pulumi_pcimage import provider
 from pulumi_pcimage.client import ParallelClusterClient
-from tests.support.host import UNKNOWN, HostError, ProviderHost
+from pulumi_pcimage.testing import UNKNOWN, HostError, ProviderHost
 
 from .conftest import CONFIG, HOST_ENV, PROJECT, Deployment, Failed, foreign_configuration, wait_for
 

@@ -8,7 +8,7 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
-from tests.support.host import UNKNOWN, HostError, ProviderHost, provider_value, urn
+from pulumi_pcimage.testing import UNKNOWN, HostError, ProviderHost, provider_value, urn
 from tests.support.toyprovider import FileProvider
 
 PROVIDER = provider_value(FileProvider())

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from pulumi.runtime import settings
 
-from tests.support.host import UNKNOWN, HostError, ProviderHost, provider_value
-from tests.support.program import CheckFailed, run_program
+from pulumi_pcimage.testing import UNKNOWN, HostError, ProviderHost, provider_value
+from pulumi_pcimage.testing import CheckFailed, run_program
 from tests.support.toyprovider import FileProvider
 
 PROGRAM = Path(__file__).parent / "program"

@@ -17,7 +17,7 @@ import pytest
 from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
 from tests.engine.conftest import PROJECT, Deployment
-from tests.support.host import ProviderHost
+from pulumi_pcimage.testing import ProviderHost
 
 ACCESS_KEY = "AKIAPCIMAGERELIAB1E7"
 SECRET_KEY = "rel1ability/Secret+Key/8fJ2kQ9xW4mZ7pL0vB3nC6"

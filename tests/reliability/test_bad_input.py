@@ -15,7 +15,7 @@ from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.fields import BY_NAME, IMAGE_ID_PATTERN, USER_INPUTS
 from pulumi_pcimage.provider import PROVIDER_KEY
 from tests.engine.conftest import CONFIG, PROJECT, Deployment
-from tests.support.host import ProviderHost
+from pulumi_pcimage.testing import ProviderHost
 
 from .conftest import ACCESS_KEY, BUILD_SECONDS, HOST_ENV, SECRET_KEY
 

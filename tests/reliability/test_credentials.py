@@ -14,7 +14,7 @@ import pytest
 
 from pulumi_pcimage.emulator import Emulator
 from tests.engine.conftest import PROJECT, Deployment, wait_for
-from tests.support.host import HostError, ProviderHost
+from pulumi_pcimage.testing import HostError, ProviderHost
 
 from .conftest import ACCESS_KEY, FAST_POLLING, HOST_ENV, REGION, SECRET_KEY
 from .leaks import SECRETS

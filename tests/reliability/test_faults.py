@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pulumi_pcimage.emulator import Emulator
 from tests.engine.conftest import CONFIG, Deployment
-from tests.support.host import ProviderHost
+from pulumi_pcimage.testing import ProviderHost
 
 from .leaks import leaks
 

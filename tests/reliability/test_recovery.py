@@ -8,7 +8,7 @@ import time
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.emulator import Emulator
 from tests.engine.conftest import PROJECT, Deployment, wait_for
-from tests.support.host import ProviderHost
+from pulumi_pcimage.testing import ProviderHost
 
 from .conftest import ACCESS_KEY, BUILD_SECONDS, HOST_ENV, SECRET_KEY
 

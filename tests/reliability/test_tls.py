@@ -28,7 +28,7 @@ from pulumi_pcimage.emulator.sigv4 import SigV4Verifier
 from pulumi_pcimage.emulator.store import Store
 from pulumi_pcimage.errors import TransportError
 from tests.engine.conftest import PROJECT, Deployment
-from tests.support.host import HostError, ProviderHost
+from pulumi_pcimage.testing import HostError, ProviderHost
 
 from .conftest import ACCESS_KEY, HOST_ENV, REGION, SECRET_KEY
 
