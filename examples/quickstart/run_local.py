@@ -83,7 +83,7 @@ def with_cli(pulumi: str, workdir: Path) -> str:
 
 def with_sdk_host(env: dict[str, str]) -> str:
     """The same program, the engine's part played by pulumi_pcimage.testing against the SDK's real provider host."""
-    from pulumi_pcimage.testing import UNKNOWN, ProviderHost, run_program, urn
+    from pulumi_pcimage.testing import UNKNOWN, ProviderHost, destroy_program, run_program
 
     def show(outputs: dict) -> None:
         for key, value in sorted(outputs.items()):
@@ -105,11 +105,8 @@ def with_sdk_host(env: dict[str, str]) -> str:
         print(f"ami_id: {done.outputs['ami_id']}")
 
         print("destroy:")
-        for resource in reversed(done.resources):  # dependents first, as the engine deletes
-            if resource.id:
-                host.delete(resource.id, urn(resource.name, resource.type, project=PROJECT, stack=STACK),
-                            resource.outputs, old_inputs=resource.inputs)
-                print(f"  - {resource.type} {resource.name} (deleted)")
+        for resource in destroy_program(done, host):
+            print(f"  - {resource.type} {resource.name} (deleted)")
     return done.outputs["ami_id"]
 
 

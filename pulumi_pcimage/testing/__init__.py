@@ -9,9 +9,11 @@ inspected and destroyed on one machine.
 from pulumi_pcimage.testing.host import (
     UNKNOWN, CheckResult, DiffResult, HostError, ProviderHost, provider_value, urn,
 )
-from pulumi_pcimage.testing.program import CheckFailed, ProgramRun, RegisteredResource, run_program
+from pulumi_pcimage.testing.program import (
+    CheckFailed, ProgramRun, RegisteredResource, destroy_program, run_program,
+)
 
 __all__ = [
     "UNKNOWN", "CheckFailed", "CheckResult", "DiffResult", "HostError", "ProgramRun", "ProviderHost",
-    "RegisteredResource", "provider_value", "run_program", "urn",
+    "RegisteredResource", "destroy_program", "provider_value", "run_program", "urn",
 ]

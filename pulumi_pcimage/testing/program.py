@@ -30,7 +30,7 @@ from pulumi.runtime import rpc, run_in_stack, set_all_config
 from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.settings import SETTINGS, reset_options
 
-from pulumi_pcimage.testing.host import ProviderHost, _plain
+from pulumi_pcimage.testing.host import ProviderHost, _plain, urn
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"  # the type token prefix of every dynamic.Resource
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ class RegisteredResource:
 class ProgramRun:
     outputs: dict  # the stack's exports, resolved; UNKNOWN where a preview cannot know them
     resources: list[RegisteredResource] = field(default_factory=list)
+    project: str = "quickstart"
+    stack: str = "dev"
 
     def resource(self, name: str) -> RegisteredResource:
         matches = [r for r in self.resources if r.name == name]
@@ -96,14 +98,14 @@ class _ForwardingMocks(Mocks):
     def _dynamic(self, args: MockResourceArgs) -> tuple[str, dict, dict]:
         if "__provider" not in args.inputs:
             raise ValueError(f"dynamic resource {args.name!r} has no __provider input")
-        urn = f"urn:pulumi:{self.stack}::{self.project}::{args.typ}::{args.name}"
+        resource_urn = urn(args.name, args.typ, project=self.project, stack=self.stack)
         # During preview unknowns arrive as pulumi.output.Unknown; the host sends them as the UNKNOWN sentinel.
-        checked = self.host.check(urn, {}, args.inputs)
+        checked = self.host.check(resource_urn, {}, args.inputs)
         if checked.failures:
             raise CheckFailed(args.typ, args.name, checked.failures)
         if self.preview:  # the engine previews a create as its checked inputs; the rest stays unknown
             return "", checked.inputs, dict(checked.inputs)
-        id_, outputs = self.host.create(urn, checked.inputs)
+        id_, outputs = self.host.create(resource_urn, checked.inputs)
         return id_, checked.inputs, outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
@@ -187,4 +189,16 @@ def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: 
         raise outcome["error"]
     if monitor.stack_outputs is None:
         raise RuntimeError(f"{main} finished but its stack registered no outputs")
-    return ProgramRun(monitor.stack_outputs, list(mocks.resources))
+    return ProgramRun(monitor.stack_outputs, list(mocks.resources), project, stack)
+
+
+def destroy_program(run: ProgramRun, host: ProviderHost) -> list[RegisteredResource]:
+    """``pulumi destroy`` of what ``run`` created: Delete every dynamic resource through ``host``, dependents
+    first as the engine orders it; returns the deleted resources."""
+    deleted = []
+    for resource in reversed(run.resources):
+        if resource.id and resource.type.startswith(DYNAMIC_PREFIX):
+            host.delete(resource.id, urn(resource.name, resource.type, project=run.project, stack=run.stack),
+                        resource.outputs, old_inputs=resource.inputs)
+            deleted.append(resource)
+    return deleted

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pulumi_pcimage.testing import UNKNOWN, ProviderHost, run_program, urn
+from pulumi_pcimage.testing import UNKNOWN, ProviderHost, destroy_program, run_program
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -40,12 +40,6 @@ def up(example: str, host: ProviderHost, **config):
     return preview, run_program(EXAMPLES / example, host, project=example, config=config)
 
 
-def destroy(run, host: ProviderHost, project: str) -> None:
-    for resource in reversed(run.resources):
-        host.delete(resource.id, urn(resource.name, resource.type, project=project, stack="dev"), resource.outputs,
-                    old_inputs=resource.inputs)
-
-
 def test_quickstart_builds_from_the_official_parent_image(host, api):
     preview, run = up("quickstart", host)
 
@@ -57,7 +51,7 @@ def test_quickstart_builds_from_the_official_parent_image(host, api):
     assert build["ParentImage"] == run.outputs["parent_ami_id"]  # chosen with get_official_images
     assert api.images() == [run.outputs["image_id"]]
 
-    destroy(run, host, "quickstart")
+    destroy_program(run, host)
     assert api.images() == []
 
 
