@@ -41,9 +41,40 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+# Far beyond any image configuration: YAML aliases can make a small text expand to millions of nodes when the
+# canonical form writes them out ("billion laughs"), so the expanded size is counted before anything is dumped.
+MAX_NODES = 100_000
+
+
+def _check_expanded_size(doc: Any) -> None:
+    sizes: dict[int, int] = {}  # by id: an alias is the same object, counted again but computed once
+    open_: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            raise ConfigError("refers to itself (an alias *name inside its own anchor &name): it cannot be written out")
+        open_.add(key)
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        total = 1 + sum(size(child) for child in children)
+        open_.discard(key)
+        sizes[key] = total
+        if total > MAX_NODES:
+            raise ConfigError(f"expands to more than {MAX_NODES:,} values once its YAML aliases are written out; "
+                              "no image configuration is that large")
+        return total
+
+    size(doc)
+
+
 def load(value: str | dict) -> dict:
     """Parse YAML text (or deep-copy a dict) into a mapping; ConfigError says what is wrong."""
     if isinstance(value, dict):
+        _check_expanded_size(value)
         return copy.deepcopy(value)
     if not isinstance(value, str):
         raise ConfigError(f"must be YAML text or a mapping, got {type(value).__name__}")
@@ -56,6 +87,7 @@ def load(value: str | dict) -> dict:
     if not isinstance(doc, dict):
         kind = "empty" if doc is None else f"a {type(doc).__name__}"
         raise ConfigError(f"must be a YAML mapping with at least a Build section, but it is {kind}")
+    _check_expanded_size(doc)
     return doc
 
 

@@ -107,3 +107,21 @@ def test_ownership_tag_on_a_config_without_image_section():
     assert owned["Image"]["Tags"] == [{"Key": config.OWNER_TAG, "Value": "p/s/r"}]
     assert config.without_owner(owned) == doc
     assert not config.OWNER_TAG.startswith("parallelcluster:")  # ParallelCluster reserves that prefix
+
+
+BOMB = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10) if i else ', '.join(['x'] * 10)}]\n" for i in range(6))
+
+
+@pytest.mark.parametrize("text, reason", [
+    (BOMB + "Build: {InstanceType: c5.xlarge, ParentImage: ami-1}\n", "expands to more than 100,000 values"),
+    ("Build: &b {InstanceType: c5.xlarge, ParentImage: ami-1, Again: *b}\n", "refers to itself"),
+])
+def test_alias_bombs_and_self_references_are_refused_before_they_are_written_out(text, reason):
+    with pytest.raises(config.ConfigError, match=reason):
+        config.canonical(text)
+
+
+def test_aliases_of_ordinary_size_are_written_out():
+    text = "Image: {Tags: &t [{Key: team, Value: hpc}]}\nBuild: {InstanceType: c5.xlarge, ParentImage: ami-1, Tags: *t}\n"
+    assert config.load(text)["Build"]["Tags"] == [{"Key": "team", "Value": "hpc"}]
+    assert "&" not in config.canonical(text) and "*" not in config.canonical(text)
