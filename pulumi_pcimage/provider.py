@@ -28,6 +28,8 @@ from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
 log = logging.getLogger("pulumi_pcimage")
 PROVIDER_KEY = "__provider"
 LOG_TAIL_LINES = 20
+# gRPC drops an error whose text passes 16 KB (the host answers RESOURCE_EXHAUSTED and the reason is lost).
+LOG_LINE_CHARS = 300
 
 
 class ImageClash(PcImageError):
@@ -376,8 +378,9 @@ class CustomImageProvider(ResourceProvider):
             streams = client.list_image_log_streams(image_id, region=region).get("logStreams") or []
             if streams:
                 newest = max(streams, key=lambda st: str(st.get("lastEventTimestamp") or ""))
-                events = client.get_image_log_events(image_id, newest["logStreamName"], region=region)
-                lines = [str(e.get("message", "")).rstrip() for e in events.get("events") or []]
+                events = client.get_image_log_events(image_id, newest["logStreamName"], region=region,
+                                                     limit=LOG_TAIL_LINES)
+                lines = [_shorten(str(e.get("message", "")).rstrip(), LOG_LINE_CHARS) for e in events.get("events") or []]
                 if lines:
                     reasons.append(f"build log {newest['logStreamName']} (last lines):\n      "
                                    + "\n      ".join(lines[-LOG_TAIL_LINES:]))
@@ -475,6 +478,10 @@ def _log_validation_messages(image_id: str, body: Any) -> None:
     for message in messages or []:
         log.warning("image %s: %s (%s): %s", image_id, message.get("type"), message.get("level"),
                     message.get("message"))
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _reasons_of(described: dict | None) -> str:

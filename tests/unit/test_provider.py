@@ -197,7 +197,7 @@ def test_failed_build_reports_why_and_cleans_up(prov, api):
         {"logicalResourceId": "InstanceRole", "resourceStatus": "CREATE_COMPLETE", "resourceStatusReason": "ok"},
         {"logicalResourceId": "ParallelClusterImage", "resourceStatus": "CREATE_FAILED",
          "resourceStatusReason": "Image build failed: component install-slurm exited 1"}]
-    api.log_lines = [f"line {n}" for n in range(30)]
+    api.log_lines = [f"line {n}" for n in range(29)] + ["line 29 " + "x" * 5000]
     original = api.build_image
 
     def build_with_reasons(image_id, *a, **k):
@@ -215,6 +215,7 @@ def test_failed_build_reports_why_and_cleans_up(prov, api):
     assert "InstanceRole" not in message
     assert "line 29" in message and "line 10" in message and "line 9\n" not in message, "last 20 log lines"
     assert "3.16.1/1" in message, "the newest log stream"
+    assert "x" * 300 not in message and len(message) < 16_000, "long lines are cut: gRPC drops errors over 16 KB"
     assert "the failed image was deleted, so the next `pulumi up` builds it again" in message
     assert api.ops("delete_image") and "hpc-base" not in api.images
 
