@@ -27,6 +27,8 @@ from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
 
 log = logging.getLogger("pulumi_pcimage")
 PROVIDER_KEY = "__provider"
+# Statuses of an image on its way out: refresh drops it, and the next `pulumi up` builds it again.
+GOING = ("DELETE_IN_PROGRESS", "DELETE_COMPLETE")
 LOG_TAIL_LINES = 20
 # gRPC drops an error whose text passes 16 KB (the host answers RESOURCE_EXHAUSTED and the reason is lost).
 LOG_LINE_CHARS = 300
@@ -396,6 +398,10 @@ class CustomImageProvider(ResourceProvider):
             described = self._client(s).describe_image(id_, region=s["region"])
         except NotFoundError:
             log.info("image %s no longer exists; removing it from the state", id_)
+            return ReadResult("", {})
+        status = described.get("imageBuildStatus")
+        if status in GOING:  # someone is deleting it: keeping it would plan nothing while it disappears
+            log.info("image %s is being deleted (%s); removing it from the state", id_, status)
             return ReadResult("", {})
         return ReadResult(id_, outputs({**s, "image_id": id_}, described))
 

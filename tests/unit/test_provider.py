@@ -277,6 +277,13 @@ def test_read_of_a_deleted_image_removes_it_from_the_state(prov, api):
     assert vars(prov.read("hpc-base", outs())) == vars(ReadResult("", {}))
 
 
+@pytest.mark.parametrize("status", ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"])
+def test_read_of_an_image_being_deleted_removes_it_from_the_state(prov, api, status):
+    created = create(prov)
+    api.images["hpc-base"].script = [status]
+    assert vars(prov.read("hpc-base", created.outs)) == vars(ReadResult("", {}))
+
+
 def test_read_reports_current_outputs(prov, api):
     created = create(prov)
     read = prov.read("hpc-base", created.outs)
