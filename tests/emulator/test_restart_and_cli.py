@@ -71,7 +71,7 @@ def test_the_cli_refuses_bad_options(tmp_path):
 
 def test_a_build_survives_a_process_restart_and_completes_on_schedule(tmp_path):
     db = str(tmp_path / "state.sqlite")
-    first = Process(tmp_path, "--db", db, "--build-seconds", "4", "--access-key", "AKID", "--secret-key", "s")
+    first = Process(tmp_path, "--db", db, "--build-seconds", "8", "--access-key", "AKID", "--secret-key", "s")
     client = Client(Remote(first.url), access_key="AKID", secret_key="s")
     assert client.build("img").status_code == 202
     started = created_at(client, "img")
@@ -81,11 +81,11 @@ def test_a_build_survives_a_process_restart_and_completes_on_schedule(tmp_path):
     client = Client(Remote(second.url), access_key="AKID", secret_key="s")
     try:
         assert client.describe("img").json()["imageBuildStatus"] == "BUILD_IN_PROGRESS"
-        wait_until(started + 4)  # the schedule set before the restart, not the new --build-seconds
+        wait_until(started + 8)  # the schedule set before the restart, not the new --build-seconds
         done = client.describe("img").json()
         assert done["imageBuildStatus"] == "BUILD_COMPLETE"
         assert datetime.fromisoformat(done["creationTime"].replace("Z", "+00:00")).timestamp() == \
-            pytest.approx(started + 4, abs=0.01)
+            pytest.approx(started + 8, abs=0.01)
         assert EmulatorControl(second.url.rsplit("/", 1)[0]).images() == ["img"]
     finally:
         assert second.stop() == 0
