@@ -176,6 +176,11 @@ def _unique(values: str | list[str] | None) -> list[str] | None:
 
 
 def _path(*segments: str) -> str:
+    for segment in map(str, segments):
+        # URLs drop '.' and '..' segments (requests normalises them away) and an empty one changes the route.
+        if segment in ("", ".", ".."):
+            raise ValueError(f"{segment!r} cannot be sent as an image id or log stream name: it is not a path "
+                             "segment a URL can carry")
     return "/v3/images/" + "/".join(quote(str(s), safe="") for s in segments)
 
 

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import threading
 import time
-from typing import Any, Iterable
+from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -28,11 +28,12 @@ def serve(app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIS
     return server
 
 
-class Emulator:
+class Emulator(Controls):
     """A local ParallelCluster API on 127.0.0.1, for the duration of a `with` block.
 
     `url` is the stage URL to give clients as api_url; `stop()` and `start()` restart it on the same port and
-    database, as a process restart would. Test controls (`complete_build`, `set_faults`, ...) act directly on it.
+    database, as a process restart would. The test controls (`complete_build`, `set_faults`, ...) are
+    `Controls`' own: faults, credentials and counters survive a restart; the images need it running.
     """
 
     def __init__(self, build_seconds: float = 2.0, delete_seconds: float = 0.5, region: str = "us-east-1",
@@ -57,11 +58,11 @@ class Emulator:
         self.faults = Faults(throttle_rate=throttle_rate, error_rate=error_rate, drop_rate=drop_rate,
                              latency_ms=latency_ms, seed=seed)
         self.verifier = SigV4Verifier(region, [(access_key, secret_key)])
-        self.counters_store = Counters()  # survives stop()/start(), like the accepted credentials and faults
+        self._counters = Counters()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._store: Store | None = None
-        self._controls: Controls | None = None
+        self._service: ImageService | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -69,10 +70,9 @@ class Emulator:
         if self._server is not None:
             return self
         self._store = Store(self.db_path)
-        service = ImageService(self._store, region=self.region, build_seconds=self.build_seconds,
-                               delete_seconds=self.delete_seconds, page_size=self.page_size)
-        app = EmulatorApp(service, self.verifier, self.faults, self.counters_store, stage=self.stage)
-        self._controls = app.controls
+        self._service = ImageService(self._store, region=self.region, build_seconds=self.build_seconds,
+                                     delete_seconds=self.delete_seconds, page_size=self.page_size)
+        app = EmulatorApp(self._service, self.verifier, self.faults, self._counters, stage=self.stage)
         self._server = self._bind(app)
         self._port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -100,7 +100,7 @@ class Emulator:
             self._thread.join(timeout=5)
         if self._store:
             self._store.close()
-        self._server = self._thread = self._store = None
+        self._server = self._thread = self._store = self._service = None
 
     def close(self) -> None:
         """Stop and remove the temporary database, if the emulator made one."""
@@ -129,37 +129,8 @@ class Emulator:
     def url(self) -> str:
         return f"{self.base_url}/{self.stage}"
 
-    # ---- test controls -------------------------------------------------------------------------------------------
-
     @property
-    def controls(self) -> Controls:
-        if self._controls is None:
+    def service(self) -> ImageService:  # what Controls acts on
+        if self._service is None:
             raise RuntimeError("the emulator is not running: use it in a `with` block or call start()")
-        return self._controls
-
-    def complete_build(self, image_id: str, region: str | None = None) -> None:
-        self.controls.complete_build(image_id, region=region)
-
-    def fail_build(self, image_id: str, reason: str = "Build failed (injected by the emulator)",
-                   region: str | None = None) -> None:
-        self.controls.fail_build(image_id, reason=reason, region=region)
-
-    def set_in_use(self, image_id: str, in_use: bool = True, region: str | None = None) -> None:
-        self.controls.set_in_use(image_id, in_use=in_use, region=region)
-
-    def set_faults(self, throttle_rate: float | None = None, error_rate: float | None = None,
-                   drop_rate: float | None = None, latency_ms: float | None = None, seed: int | None = None) -> None:
-        self.faults.configure(throttle_rate=throttle_rate, error_rate=error_rate, drop_rate=drop_rate,
-                              latency_ms=latency_ms, seed=seed)
-
-    def set_credentials(self, pairs: Iterable[tuple[str, str]]) -> None:
-        self.verifier.set_credentials(pairs)
-
-    def counters(self) -> dict[str, int]:
-        return self.counters_store.snapshot()
-
-    def reset_counters(self) -> None:
-        self.counters_store.reset()
-
-    def images(self, region: str | None = None) -> list[str]:
-        return self.controls.images(region)
+        return self._service

@@ -41,7 +41,7 @@ def test_build_describe_list_and_delete_conform_at_every_step(client, emulator):
     deleting = client("DELETE", "/v3/images/custom/img", params={"force": "true"})
     assert deleting.status_code == 202 and deleting.json()["image"]["imageBuildStatus"] == "DELETE_IN_PROGRESS"
     assert client.describe("img").json()["imageBuildStatus"] == "DELETE_IN_PROGRESS"
-    emulator.controls.service.clock = lambda: 10 ** 10  # far beyond delete_seconds, without sleeping
+    emulator.service.clock = lambda: 10 ** 10  # far beyond delete_seconds, without sleeping
     assert client.describe("img").status_code == 404
     assert client("DELETE", "/v3/images/custom/img").status_code == 404
     assert emulator.images() == []
@@ -72,7 +72,7 @@ def test_build_errors_conform(client):
 
 
 def test_pages_follow_next_token(client, emulator):
-    emulator.controls.service.page_size = 2
+    emulator.service.page_size = 2
     for n in range(5):
         assert client.build(f"img{n}").status_code == 202
     seen, params = [], {"imageStatus": "PENDING"}
