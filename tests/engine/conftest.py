@@ -152,7 +152,7 @@ def deployment(host: ProviderHost, emulator: Emulator) -> Deployment:
     return Deployment(host, emulator)
 
 
-def wait_for(condition, what: str, timeout: float = 20.0) -> None:
+def wait_for(condition, what: str, timeout: float = 60.0) -> None:
     """Test plumbing (not an assertion on timing): block until the emulator shows a state."""
     deadline = time.monotonic() + timeout
     while not condition():

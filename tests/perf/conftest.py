@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -12,21 +11,11 @@ from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.provider import CustomImageProvider
 from pulumi_pcimage.resource import derive_image_id
 from pulumi_pcimage.testing import ProviderHost, provider_value, urn
-from pulumi_pcimage.waiter import POLL_SCALE_ENV
+from tests.engine.conftest import HOST_ENV, fake_aws, wait_for  # noqa: F401 (fake_aws: autouse fixture)
 
 PROJECT, STACK, REGION = "perf", "dev", "us-east-1"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
-HOST_ENV = {**CREDENTIALS, POLL_SCALE_ENV: "0.02"}  # first poll after 0.1 s, then every 0.3 s
 HELD = 3600.0  # an emulated build that only ends when the test completes it
 CALL_TIMEOUT = 60.0  # gRPC deadline: a starved request fails the test instead of hanging it
-
-
-@pytest.fixture(autouse=True)
-def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "PCLUSTER_API_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -77,13 +66,3 @@ class Image:
 
 def images(prefix: str, count: int, emulator: Emulator) -> list[Image]:
     return [Image(f"{prefix}-{i}", emulator.url) for i in range(count)]
-
-
-def wait_for(condition, what: str, timeout: float = 60.0) -> None:
-    """Test plumbing (not an assertion on timing): block until the emulator shows a state."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.01)
-
