@@ -360,7 +360,7 @@ class CustomImageProvider(ResourceProvider):
             try:
                 self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60)
                 cleanup = "the failed image was deleted, so the next `pulumi up` builds it again"
-            except (PcImageError, ApiError) as exc:
+            except PcImageError as exc:  # ApiError included
                 cleanup = f"deleting the failed image also failed ({exc}); delete it before the next `pulumi up`"
         details = "\n".join(f"  - {r}" for r in reasons) or "  - (the API gave no reason)"
         return f"image {image_id!r} build failed ({outcome.status}):\n{details}\n{cleanup}"
