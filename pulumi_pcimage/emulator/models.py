@@ -235,6 +235,11 @@ class ImageService:
                                           "imageConfiguration is required and cannot be empty"))
         if request_errors:
             raise build_bad_request("Bad Request: invalid build request", request_errors)
+        # AWS's ImageBuilder.validate_create_request checks that the id is free before it validates the
+        # configuration: a taken id answers 409 whatever the configuration says, dry run or not.
+        existing = self._find(self._region(region or self._config_region(config_text)), image_id)
+        if existing is not None:
+            raise self._conflict(existing)
 
         schema_errors, config = self._schema_errors(config_text)
         if schema_errors:
@@ -252,6 +257,15 @@ class ImageService:
         if any(LEVELS.index(f["level"]) >= threshold for f in findings):
             raise build_bad_request("Configuration is invalid", findings)
         return region, findings
+
+    @staticmethod
+    def _config_region(config_text: str) -> str | None:
+        try:
+            config = yaml.safe_load(config_text)
+        except yaml.YAMLError:
+            return None
+        region = config.get("Region") if isinstance(config, dict) else None
+        return region if isinstance(region, str) else None
 
     @staticmethod
     def _suppressed(found: dict[str, str], suppress: list[str]) -> bool:
@@ -326,9 +340,6 @@ class ImageService:
                     region: str | None = None) -> dict[str, Any]:
         suppress = suppress or []
         region, messages = self.validate(image_id, config_text, suppress, failure_level, region)
-        existing = self._find(region, image_id)
-        if existing is not None:
-            raise self._conflict(existing)
         if dryrun:
             body: dict[str, Any] = {"message": "Request would have succeeded, but DryRun flag is set."}
             if messages:
