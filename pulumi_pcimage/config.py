@@ -7,6 +7,7 @@ order, quoting and whitespace never cause a rebuild.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,12 +20,19 @@ import yaml
 TOP_LEVEL_KEYS = ("Build", "CustomS3Bucket", "DeploymentSettings", "DevSettings", "Image", "Region")
 PARENT_IMAGE_PATTERN = re.compile(r"^(ami-|arn:)")
 
-# Ownership marker the provider adds to Image.Tags. ParallelCluster reserves the "parallelcluster:" prefix.
+# Markers the provider adds to Image.Tags (ParallelCluster reserves the "parallelcluster:" prefix): who built the
+# image (a contract with images already built: never rename it) and which generation of that resource it is.
 OWNER_TAG = "pulumi-pcimage:owner"
+GENERATION_TAG = "pulumi-pcimage:generation"
+MARKER_TAGS = (OWNER_TAG, GENERATION_TAG)
 
 
 class ConfigError(ValueError):
-    """The configuration is not YAML describing a mapping."""
+    """The configuration is not YAML describing a mapping. `public` says the same without quoting the text."""
+
+    def __init__(self, message: str, public: str | None = None):
+        super().__init__(message)
+        self.public = public or message
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,10 @@ def load(value: str | dict) -> dict:
     try:
         doc = yaml.safe_load(value)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"is not valid YAML: {exc}",
+                          public=f"is not valid YAML{where}: {getattr(exc, 'problem', None) or 'syntax error'}") from None
     except RecursionError:  # PyYAML parses recursively: a few hundred levels of nesting exhaust the stack
         raise ConfigError("is nested too deeply to be read: no image configuration needs hundreds of levels") from None
     if not isinstance(doc, dict):
@@ -98,6 +109,11 @@ def dump(doc: dict) -> str:
 
 def canonical(value: str | dict) -> str:
     return dump(load(value))
+
+
+def canonical_json(value: str | dict) -> str:
+    """The parsed document as sorted, compact JSON: what identities hash, independent of the YAML dumper's style."""
+    return json.dumps(load(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def validate(doc: dict, region: str | None = None) -> list[Problem]:
@@ -137,29 +153,37 @@ def _tags(doc: dict) -> list:
     return image.get("Tags") or [] if isinstance(image, dict) else []
 
 
-def owner_of(doc: dict) -> str | None:
-    """The ownership marker recorded in Image.Tags, if any."""
+def tag_of(doc: dict, key: str) -> str | None:
+    """The value of one Image.Tags entry, if any."""
     for tag in _tags(doc):
-        if isinstance(tag, dict) and tag.get("Key") == OWNER_TAG:
+        if isinstance(tag, dict) and tag.get("Key") == key:
             return str(tag.get("Value"))
     return None
 
 
-def with_owner(doc: dict, owner: str) -> dict:
-    """A copy of `doc` whose Image.Tags carry `owner` (replacing any previous marker)."""
+def owner_of(doc: dict) -> str | None:
+    """The ownership marker recorded in Image.Tags, if any."""
+    return tag_of(doc, OWNER_TAG)
+
+
+def with_owner(doc: dict, owner: str, generation: str | None = None) -> dict:
+    """A copy of `doc` whose Image.Tags carry `owner` and `generation` (replacing any previous markers)."""
     doc = without_owner(doc)
     image = doc.setdefault("Image", {})
-    image["Tags"] = [*(image.get("Tags") or []), {"Key": OWNER_TAG, "Value": owner}]
+    markers = [{"Key": OWNER_TAG, "Value": owner}]
+    if generation:
+        markers.append({"Key": GENERATION_TAG, "Value": generation})
+    image["Tags"] = [*(image.get("Tags") or []), *markers]
     return doc
 
 
 def without_owner(doc: dict) -> dict:
-    """A copy of `doc` without the ownership marker (and without the Tags/Image it alone created)."""
+    """A copy of `doc` without the provider's markers (and without the Tags/Image they alone created)."""
     doc = copy.deepcopy(doc)
     image = doc.get("Image")
     if not isinstance(image, dict) or "Tags" not in image:
         return doc
-    tags = [t for t in image["Tags"] or [] if not (isinstance(t, dict) and t.get("Key") == OWNER_TAG)]
+    tags = [t for t in image["Tags"] or [] if not (isinstance(t, dict) and t.get("Key") in MARKER_TAGS)]
     if tags:
         image["Tags"] = tags
     else:

@@ -76,13 +76,16 @@ FIELDS: tuple[Field, ...] = (
           description="The ParallelCluster image configuration (Build, Image, DevSettings, ...), as YAML text or "
                       "a dict. Compared in canonical form: comments, key order, quoting and whitespace do not count."),
     Field("image_id", str, replaces=True, pattern=IMAGE_ID_PATTERN,
-          description="The ParallelCluster image id. Omitted: derived from the resource name and a hash of the "
-                      "configuration, region, project and stack, so a changed configuration gets a new id and "
-                      "the new image is built before the old one is deleted. A fixed id makes a replacement "
-                      "delete the old image first."),
+          description="The ParallelCluster image id. Omitted: derived by the provider from the resource's URN, "
+                      "configuration and region, and kept while the configuration and region stay the same "
+                      "(renames with aliases, stack renames and `ignore_changes` keep it); a changed configuration "
+                      "gets a new id, and the new image is built before the old one is deleted. A fixed id makes a "
+                      "replacement delete the old image first."),
     Field("region", str, replaces=True, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$",
-          description="AWS region of the image. Omitted: stack config `aws:region`, else AWS_REGION / "
-                      "AWS_DEFAULT_REGION, else the API's own region."),
+          description="AWS region of the image. Omitted: resolved in the program from stack config `aws:region`, "
+                      "else AWS_REGION / AWS_DEFAULT_REGION, else the region configured for the AWS profile, else "
+                      "the API's own region (from its host name). The resolved region is kept in the state: "
+                      "refresh and destroy always use it."),
     # --- how to reach the API: changed in place
     Field("api_url", str, pattern=r"^https?://",
           description="ParallelCluster API invoke URL. Omitted: stack config `pcimage:apiUrl`, else "
@@ -113,8 +116,16 @@ FIELDS: tuple[Field, ...] = (
           description="Take over an existing image with the same id (built elsewhere or by another stack) "
                       "instead of failing."),
     Field("owner", str, internal=True,
-          description="`project/stack/resource` marker recorded in the image's `Image.Tags` "
-                      "(`pulumi-pcimage:owner`) so an interrupted `pulumi up` recognises its own build."),
+          description="Who built the image: `project/stack/resource` and a digest of the resource's full URN, "
+                      "recorded in the image's `Image.Tags` (`pulumi-pcimage:owner`) so an interrupted `pulumi up` "
+                      "recognises its own build."),
+    Field("generation", str, internal=True,
+          description="Marker of this build of the resource, recorded in `Image.Tags` "
+                      "(`pulumi-pcimage:generation`) and renewed whenever the provider derives a new identity: a "
+                      "replacement never adopts the image it replaces."),
+    Field("secret_configuration", bool, default=False, internal=True,
+          description="True when `image_configuration` is a Pulumi secret: messages then name paths and "
+                      "validators, never configuration values."),
     # --- outputs from the API
     Field("ami_id", str, output_only=True, source=("ec2AmiInfo", "amiId"),
           description="The AMI id of the built image."),

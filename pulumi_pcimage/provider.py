@@ -20,7 +20,7 @@ from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateR
                             ResourceProvider, UpdateResult)
 from pulumi.output import Unknown
 
-from . import config, endpoint, hostpool, waiter
+from . import config, endpoint, hostpool, identity, waiter
 from .errors import (ApiError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured,
                      InternalServiceError, NotFoundError, PcImageError, TransportError, UnknownOutcomeError)
 from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
@@ -72,6 +72,8 @@ def outputs(inputs: dict[str, Any], described: dict | None) -> dict[str, Any]:
     The single describe→outputs mapping, used by create, adoption, read and update alike.
     """
     outs = {f.name: v for f in INPUTS if (v := inputs.get(f.name)) is not None}
+    if isinstance(described, dict) and described.get("region"):  # where the image really is, as the API says
+        outs["region"] = described["region"]
     for f in OUTPUTS_ONLY:
         value: Any = described
         for key in f.source:
@@ -110,6 +112,14 @@ def client_for(api_url: str, region: str | None, profile: str | None, role_arn: 
         return _clients[key]
 
 
+# Inputs derived from others by check: never a reason for a change by themselves.
+DERIVED = ("owner", "generation")
+# Complete images a Create of this host adopted instead of building: (region, image id). A forced replacement
+# (`pulumi up --replace`) with an unchanged configuration gets the same id, adopts the live image, and the
+# engine then deletes the old resource in this same process: that delete must leave the image alone.
+# Keyed by (region, image id), valued by the adopted image's generation: the old resource's own.
+_adopted: dict[tuple[str | None, str], str] = {}
+
 # Dry-run results by content, so a preview of many unchanged images sends nothing twice.
 _dryruns: dict[str, list[str]] = {}
 _dryruns_lock = threading.Lock()
@@ -131,10 +141,59 @@ def _same(f: Field, old: Any, new: Any) -> bool:
     return f.normalise(old) == f.normalise(new)
 
 
-def _build_doc(s: dict) -> dict:
-    """The configuration as sent to build_image: the user's, with this resource's ownership tag."""
+def _build_doc(s: dict, *, dryrun: bool = False) -> dict:
+    """The configuration as sent to build_image: the user's, with this resource's owner and generation tags.
+
+    A dry run carries a placeholder of the same length for the generation, so its answer can be cached."""
     doc = config.load(s["image_configuration"])
-    return config.with_owner(doc, s["owner"]) if s["owner"] else doc
+    generation = "0" * len(s["generation"] or "") if dryrun else s["generation"]
+    return config.with_owner(doc, s["owner"], generation) if s["owner"] else doc
+
+
+def _same_build(old: dict, new: dict) -> bool:
+    """Would `old` (inputs in the state) and `new` (checked inputs) build the same image?"""
+    if _canonical_or_none(old.get("image_configuration")) is None:
+        return False
+    old_region = old.get("region")
+    # State written before regions were pinned holds None ("whatever the host resolved"): not a reason to rebuild.
+    return _same(BY_NAME["image_configuration"], old.get("image_configuration"), new.get("image_configuration")) \
+        and (old_region is None or old_region == new.get("region"))
+
+
+class Redactor:
+    """Keeps the values of a secret configuration out of messages: every string leaf of it becomes `***`."""
+
+    MIN_CHARS = 3  # shorter values are no secret, and masking them would garble every sentence
+
+    def __init__(self, s: dict):
+        self.values: list[str] = []
+        if s.get("secret_configuration") and isinstance(s.get("image_configuration"), (str, dict)):
+            try:
+                doc = config.load(s["image_configuration"])
+            except config.ConfigError:
+                doc = None
+            leaves = _leaves(doc) if doc is not None else []
+            self.values = sorted({v for v in leaves if len(v) >= self.MIN_CHARS}, key=len, reverse=True)
+            self.opaque = doc is None  # unparseable secret text: nothing of it may be quoted
+        else:
+            self.opaque = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.values) or self.opaque
+
+    def __call__(self, text: str) -> str:
+        for value in self.values:
+            text = text.replace(value, "***")
+        return text
+
+
+def _leaves(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [leaf for value in node.values() for leaf in _leaves(value)]
+    if isinstance(node, list):
+        return [leaf for value in node for leaf in _leaves(value)]
+    return [] if node is None or isinstance(node, bool) else [str(node)]
 
 
 class CustomImageProvider(ResourceProvider):
@@ -167,26 +226,55 @@ class CustomImageProvider(ResourceProvider):
             value = f.normalise(value)
             failures += [CheckFailure(f.name, reason) for reason in f.problems(value)]
             inputs[f.name] = value
-        if inputs.get("image_id") is None:
-            failures.append(CheckFailure("image_id", "image_id is required (CustomImage derives one from the "
-                                                     "resource name when it is omitted)"))
+        if inputs.get("region") is None:
+            failures.append(CheckFailure("region", "the image's region could not be determined: pass region=..., "
+                                                   "or set `pulumi config set aws:region <region>`, AWS_REGION or "
+                                                   "AWS_DEFAULT_REGION"))
         failures += self._check_configuration(inputs)
+        if not failures:
+            failures += self._identity(olds, news, inputs)
         if not failures and self._wants_dryrun(olds, inputs):
             failures += self._dryrun(settings(inputs))
         return CheckResult(inputs, failures)
+
+    @staticmethod
+    def _identity(olds: dict, news: dict, inputs: dict) -> list[CheckFailure]:
+        """Owner, generation and (unless the user fixed it) image id: kept from the old inputs while the image
+        would be built the same; derived afresh otherwise (the Pulumi autonaming way)."""
+        if olds and olds.get("owner") and _same_build(olds, inputs):
+            inputs["owner"], inputs["generation"] = olds["owner"], olds.get("generation") or ""
+            if news.get("image_id") is None:
+                inputs["image_id"] = olds.get("image_id")
+            return []
+        urn = news.get("owner")
+        if is_unknown(urn):
+            inputs["owner"] = inputs["image_id"] = urn
+            return []
+        if not isinstance(urn, str) or not urn.startswith(identity.URN_PREFIX):
+            return [CheckFailure("owner", "owner must be the resource's URN (CustomImage sets it)")]
+        inputs["owner"] = identity.owner_marker(urn)
+        # "Keeps otherwise": a replacement's own identity comes from its second Check, which has no old inputs.
+        inputs["generation"] = (olds.get("generation") or "") if olds else identity.new_generation()
+        if news.get("image_id") is None:
+            configuration, region = inputs.get("image_configuration"), inputs.get("region")
+            inputs["image_id"] = configuration if is_unknown(configuration) else region if is_unknown(region) \
+                else identity.derive_image_id(urn, configuration, region)
+        return []
 
     def _check_configuration(self, inputs: dict) -> list[CheckFailure]:
         value = inputs.get("image_configuration")
         if value is None or is_unknown(value):
             return []
+        redact = Redactor(inputs)
         try:
             doc = config.load(value)
         except config.ConfigError as exc:
-            return [CheckFailure("image_configuration", f"image_configuration {exc}")]
+            reason = f"image_configuration {exc.public if redact.active else exc}"
+            return [CheckFailure("image_configuration", reason)]
         if isinstance(value, dict):  # the wire and the state keep one form: YAML text
             inputs["image_configuration"] = config.dump(doc)
         region = inputs.get("region")
-        return [CheckFailure("image_configuration", f"image_configuration: {problem}")
+        return [CheckFailure("image_configuration", f"image_configuration: {redact(str(problem))}")
                 for problem in config.validate(doc, None if is_unknown(region) else region)]
 
     @staticmethod
@@ -200,7 +288,7 @@ class CustomImageProvider(ResourceProvider):
         """Ask the API whether the build would be accepted; unreachable is a warning, not a failure."""
         try:
             api_url = self._api_url(s)
-            doc_text = config.dump(_build_doc(s))
+            doc_text = config.dump(_build_doc(s, dryrun=True))
         except EndpointNotConfigured as exc:
             log.warning("image %s: configuration not validated against the API: %s", s["image_id"], exc)
             return []
@@ -212,20 +300,30 @@ class CustomImageProvider(ResourceProvider):
         if cached is not None:
             return [CheckFailure("image_configuration", reason) for reason in cached]
         client = client_for(api_url, None, s["aws_profile"], s["role_arn"], DRYRUN_MAX_ATTEMPTS)
-        try:
-            client.build_image(s["image_id"], doc_text, suppress_validators=s["suppress_validators"] or None,
+        redact = Redactor(s)
+
+        def dryrun(image_id: str) -> None:
+            client.build_image(image_id, doc_text, suppress_validators=s["suppress_validators"] or None,
                                validation_failure_level=s["validation_failure_level"], dryrun=True,
                                rollback_on_failure=s["rollback_on_failure"], region=s["region"])
+
+        try:
+            try:
+                dryrun(s["image_id"])
+            except ConflictError:
+                # AWS checks that the id is free before it validates anything: the 409 says nothing about the
+                # configuration. A dry run creates nothing, so validate it under a throwaway id.
+                dryrun(identity.dryrun_image_id())
             reasons: list[str] = []  # 202 to a dry run is odd but means "accepted"
-        except (DryrunSucceeded, ConflictError) as exc:  # 409: the id exists; create reconciles that
+        except DryrunSucceeded as exc:
             reasons = []
-            _log_validation_messages(s["image_id"], exc.body)
+            _log_validation_messages(s["image_id"], exc.body, redact)
         except BadRequestError as exc:
-            reasons = [f"{e.get('type', 'validation')} ({e.get('level', 'ERROR')}): {e.get('message')}"
-                       for e in exc.validation_errors] or [f"the API rejected the configuration: {exc.message}"]
+            reasons = [redact(f"{e.get('type', 'validation')} ({e.get('level', 'ERROR')}): {e.get('message')}")
+                       for e in exc.validation_errors] or [redact(f"the API rejected the configuration: {exc.message}")]
         except (ApiError, TransportError) as exc:  # unreachable, throttled, 5xx, not allowed: not the config's fault
             log.warning("image %s: could not validate the configuration against the API (%s); "
-                        "`pulumi up` will report any problem when it builds", s["image_id"], exc)
+                        "`pulumi up` will report any problem when it builds", s["image_id"], redact(str(exc)))
             return []
         with _dryruns_lock:
             _dryruns[key] = reasons
@@ -236,14 +334,21 @@ class CustomImageProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces, changed = [], []
         for f in INPUTS:
+            if f.name in DERIVED:
+                continue
             old, new = olds.get(f.name), news.get(f.name)
             old = f.default if old is None else old
             new = f.default if new is None else new
             if not is_unknown(new) and _same(f, old, new):
                 continue
+            if f.name == "region" and old is None:  # state from before regions were pinned: pin it in place
+                changed.append(f.name)
+                continue
             (replaces if f.replaces else changed).append(f.name)
-        # A derived id changes whenever a replacement is needed; an unchanged id is the user's own and
-        # cannot exist twice, so the old image must go first.
+        # A refresh found the image unusable (failed, deletion failed, AMI gone): only a rebuild helps.
+        replaces += [name for name in _unusable(olds) if name not in replaces]
+        # A derived id changes whenever the configuration or region does; an unchanged id cannot exist twice,
+        # so the old image must go first.
         old_id, new_id = olds.get("image_id"), news.get("image_id")
         delete_first = bool(replaces) and not is_unknown(new_id) and old_id == new_id
         return DiffResult(changes=bool(replaces or changed), replaces=replaces, stables=[],
@@ -260,7 +365,8 @@ class CustomImageProvider(ResourceProvider):
             described = self._await_build(client, s)
         return CreateResult(image_id, outputs(s, described))
 
-    def _build(self, client: Any, s: dict, doc: dict, *, attempts: int = 4) -> dict | None:
+    def _build(self, client: Any, s: dict, doc: dict, *, attempts: int = 4,
+               started_here: bool = False) -> dict | None:
         """Start the build; returns a final describe answer when an existing image was adopted as complete."""
         image_id = s["image_id"]
         try:
@@ -270,14 +376,16 @@ class CustomImageProvider(ResourceProvider):
                 rollback_on_failure=s["rollback_on_failure"], region=s["region"])
         # A 5xx (API Gateway's 502/504 included) may come after the Lambda started the build: outcome unknown too.
         except (ConflictError, UnknownOutcomeError, InternalServiceError) as exc:
+            unknown = not isinstance(exc, ConflictError)
             log.info("image %s: %s; reconciling with what exists", image_id,
-                     "the id exists" if isinstance(exc, ConflictError) else "the build request's outcome is unknown")
-            return self._reconcile(client, s, doc, exc, attempts)
-        _log_validation_messages(image_id, answer)
+                     "the build request's outcome is unknown" if unknown else "the id exists")
+            return self._reconcile(client, s, doc, exc, attempts, started_here or unknown)
+        _log_validation_messages(image_id, answer, Redactor(s))
         log.info("image %s: build started", image_id)
         return None
 
-    def _reconcile(self, client: Any, s: dict, doc: dict, cause: Exception, attempts: int) -> dict | None:
+    def _reconcile(self, client: Any, s: dict, doc: dict, cause: Exception, attempts: int,
+                   started_here: bool) -> dict | None:
         """Adopt the image already holding the id, or explain why not (409, or a POST with unknown outcome)."""
         image_id = s["image_id"]
         try:
@@ -285,27 +393,32 @@ class CustomImageProvider(ResourceProvider):
         except NotFoundError:
             if attempts <= 1:
                 raise cause
-            return self._build(client, s, doc, attempts=attempts - 1)  # never arrived, or gone since
+            return self._build(client, s, doc, attempts=attempts - 1, started_here=started_here)
         existing = self._fetch_configuration(current)
-        same = existing is not None and config.canonical(config.without_owner(existing)) == config.canonical(
-            config.without_owner(doc))
-        owner = config.owner_of(existing) if existing is not None else None
-        ours = bool(s["owner"]) and owner == s["owner"]
+        found = identity.Existing(
+            same_configuration=None if existing is None else config.canonical(config.without_owner(existing))
+            == config.canonical(config.without_owner(doc)),
+            owner=config.owner_of(existing) if existing is not None else None,
+            generation=config.tag_of(existing, config.GENERATION_TAG) if existing is not None else None)
         status = current.get("imageBuildStatus")
-        if not ((same and ours) or s["adopt_existing"]):
-            raise ImageClash(_clash_message(image_id, status, existing, same, owner))
-        if not same:
-            log.warning("image %s: adopting an image whose configuration differs from image_configuration "
-                        "(adopt_existing=true)", image_id)
-        log.info("image %s: adopting the existing image (%s)", image_id, status)
+        verdict = identity.adoption(found, owner=s["owner"], generation=s["generation"],
+                                    adopt_existing=s["adopt_existing"], started_here=started_here)
+        if verdict != identity.ADOPT:
+            raise ImageClash(_refusal(verdict, image_id, status, found))
+        own_build = started_here and (found.generation or "") == (s["generation"] or "")
+        log.info("image %s: adopting the existing image (%s)%s", image_id, status,
+                 "" if own_build else ", built by an earlier run of this resource" if found.owner == s["owner"]
+                 else " (adopt_existing=true)")
         if status == "BUILD_COMPLETE":
+            if not own_build:
+                _adopted[(s["region"], image_id)] = found.generation or ""
             return current
         if status == "BUILD_IN_PROGRESS":
             return None  # the caller waits for it
         if status in ("BUILD_FAILED", "DELETE_IN_PROGRESS") and attempts > 1:
             log.info("image %s: removing the %s image before building again", image_id, status)
             self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60)
-            return self._build(client, s, doc, attempts=attempts - 1)
+            return self._build(client, s, doc, attempts=attempts - 1, started_here=started_here)
         raise ImageClash(f"image {image_id!r} exists in state {status} ({_reasons_of(current) or 'no reason given'}) "
                          f"and cannot be adopted; delete it (pcluster delete-image --image-id {image_id}) and "
                          "run `pulumi up` again")
@@ -403,17 +516,46 @@ class CustomImageProvider(ResourceProvider):
         if status in GOING:  # someone is deleting it: keeping it would plan nothing while it disappears
             log.info("image %s is being deleted (%s); removing it from the state", id_, status)
             return ReadResult("", {})
-        return ReadResult(id_, outputs({**s, "image_id": id_}, described))
+        result = outputs({**s, "image_id": id_}, described)
+        if _unusable(result):  # kept, with what is wrong: the next preview plans its rebuild (see diff)
+            log.warning("image %s is %s%s: the next `pulumi up` deletes and rebuilds it", id_, status,
+                        "" if result.get("ami_id") else " with no AMI")
+        return ReadResult(id_, result)
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        # Only options change in place, and they matter only to later operations: no API call.
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # Only options change in place, and they matter only to later operations. But the image must still be
+        # reachable through a new endpoint or identity: else refresh would drop it and destroy would leave it.
+        s = settings(news)
+        moved = [name for name in ("api_url", "aws_profile", "role_arn") if olds.get(name) != s[name]]
+        if moved:
+            self._verify_reachable(id_, s, moved)
         kept = {f.name: olds[f.name] for f in OUTPUTS_ONLY if olds.get(f.name) is not None}
-        return UpdateResult({**outputs(settings(news), None), **kept})
+        return UpdateResult({**outputs(s, None), **kept})
+
+    def _verify_reachable(self, image_id: str, s: dict, moved: list[str]) -> None:
+        changed = ", ".join(moved)
+        try:
+            self._client(s).describe_image(image_id, region=s["region"])
+        except NotFoundError:
+            raise PcImageError(
+                f"image {image_id!r} cannot be found through the new {changed} (describe_image in {s['region']} "
+                "answered 404); nothing was changed. Point the settings at the API and identity that manage this "
+                "image, or replace the image on purpose by also changing its configuration or image_id.") from None
+        except (ApiError, TransportError, EndpointNotConfigured) as exc:
+            raise PcImageError(f"image {image_id!r} could not be checked through the new {changed}: {exc}; "
+                               "nothing was changed") from None
 
     # ------------------------------------------------------------ delete
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         s = settings(props)
+        if _adopted.get((s["region"], id_)) == (s["generation"] or ""):  # the generation a replacement adopted
+            del _adopted[(s["region"], id_)]
+            log.warning(
+                "image %s: not deleted: its replacement has the same configuration and image id and took it over, "
+                "so it is still in use by the stack. To build it anew under the same id, set "
+                "delete_before_replace=True on the resource and replace it again (`pulumi up --replace <urn>`).", id_)
+            return
         self._delete_and_wait(self._client(s), s, id_, timeout=s["delete_timeout_minutes"] * 60)
 
     def _delete_and_wait(self, client: Any, s: dict, image_id: str, *, timeout: float) -> None:
@@ -451,12 +593,7 @@ class CustomImageProvider(ResourceProvider):
                 if building and attempt == 1:
                     settle()
                     continue
-                if s["force_delete"]:
-                    raise DeleteFailed(f"the API refused to delete image {image_id!r}: {exc.message}") from exc
-                raise DeleteFailed(
-                    f"the API refused to delete image {image_id!r}: {exc.message}. If instances use the AMI or it "
-                    "is shared, set force_delete=True on the resource, run `pulumi up` (an in-place update) and "
-                    "delete again.") from exc
+                raise DeleteFailed(_refused_delete(image_id, exc.message.rstrip(". "), s["force_delete"])) from exc
         try:
             outcome = waiter.wait(lambda: client.describe_image(image_id, region=region), waiter.DELETE,
                                   timeout=left(), what=f"image {image_id} deletion")
@@ -478,12 +615,12 @@ class CustomImageProvider(ResourceProvider):
         return client_for(self._api_url(s), None, s["aws_profile"], s["role_arn"])
 
 
-def _log_validation_messages(image_id: str, body: Any) -> None:
+def _log_validation_messages(image_id: str, body: Any, redact: Redactor) -> None:
     """Validator findings below validation_failure_level: worth a warning, not a failure."""
     messages = body.get("validationMessages") if isinstance(body, dict) else None
     for message in messages or []:
         log.warning("image %s: %s (%s): %s", image_id, message.get("type"), message.get("level"),
-                    message.get("message"))
+                    redact(str(message.get("message"))))
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -496,16 +633,49 @@ def _reasons_of(described: dict | None) -> str:
     return "; ".join(str(p) for p in parts if p)
 
 
-def _clash_message(image_id: str, status: str | None, existing: dict | None, same: bool, owner: str | None) -> str:
-    if existing is None:
+def _refusal(verdict: str, image_id: str, status: str | None, found: identity.Existing) -> str:
+    """Why the image holding the id is not adopted, and what to do."""
+    if verdict == identity.REPLACED_GENERATION:
+        return (f"image id {image_id!r} is held by the image this replacement would replace (status {status}); "
+                "adopting it would let the engine delete it right after. To build it anew under the same id, set "
+                "delete_before_replace=True on the resource (the old image is deleted first); or give the "
+                "resource a new image_id.")
+    if verdict == identity.PREVIOUS_CONFIGURATION:
+        return (f"image id {image_id!r} holds this resource's image built from its previous configuration (status "
+                f"{status}), and an id cannot exist twice: a configuration change of a fixed image_id must delete "
+                "the old image before building the new one. Remove delete_before_replace=False (the provider asks "
+                "for delete-before-replace), or choose a new image_id, or omit image_id to derive one.")
+    if found.same_configuration is None:
         what = "its configuration could not be read"
-    elif not same:
+    elif not found.same_configuration:
         what = "it was built from a different configuration"
     else:
-        what = f"it was built by {owner!r}" if owner else "it was not built by this resource"
-    return (f"image id {image_id!r} is already taken (status {status}) and {what}. Choices: set adopt_existing=True "
-            "to take it over as it is; choose another image_id (or omit image_id to derive a unique one); or delete "
-            f"the existing image (pcluster delete-image --image-id {image_id}) and run `pulumi up` again.")
+        what = f"it was built by {found.owner!r}" if found.owner else "it was not built by this resource"
+    adopt = ("set adopt_existing=True to take it over as it is; " if found.same_configuration else
+             "adopt_existing=True only takes over an image built from the same configuration; ")
+    return (f"image id {image_id!r} is already taken (status {status}) and {what}. Choices: {adopt}choose another "
+            "image_id (or omit image_id to derive a unique one); or delete the existing image (pcluster delete-image "
+            f"--image-id {image_id}) and run `pulumi up` again.")
+
+
+def _refused_delete(image_id: str, reason: str, forced: bool) -> str:
+    # The delete of a replaced image, and its retries, run with the old inputs: the program cannot change them,
+    # so force_delete only helps an image whose resource is still declared.
+    force = "" if forced else (" If the resource is still in your program, setting force_delete=True and running "
+                               "`pulumi up` lets the next delete go ahead anyway.")
+    return (f"the API refused to delete image {image_id!r}: {reason}. Stop what uses the AMI (instances, launch "
+            f"templates, shares) and run `pulumi up` or `pulumi destroy` again.{force} To give up on it instead: "
+            f"`pulumi state delete <urn>`, then `pcluster delete-image --image-id {image_id} --force true`.")
+
+
+def _unusable(olds: dict) -> list[str]:
+    """The outputs that say a refreshed image can no longer be used (empty when it can, or nobody looked)."""
+    status = olds.get("image_build_status")
+    if status is None:
+        return []
+    if status != "BUILD_COMPLETE":
+        return ["image_build_status"]
+    return [] if olds.get("ami_id") else ["ami_id"]
 
 
 def _log_to_stderr() -> None:

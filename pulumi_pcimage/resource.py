@@ -1,27 +1,23 @@
 """CustomImage: a ParallelCluster custom image as a Pulumi resource (program side).
 
-Runs in the Pulumi program: resolves the API URL and the region, derives the image id when none is
-given, and hands everything to CustomImageProvider, which runs in the provider host.
+Runs in the Pulumi program: resolves the API URL and the region, passes the resource's URN (the provider's check
+derives the image id and owner from it), and hands everything to CustomImageProvider, which runs in the host.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
-import re
 from typing import Any, Optional
 
 import pulumi
 import pulumi.dynamic
 
 from . import config, endpoint
-from .fields import FIELDS, IMAGE_ID_PATTERN, OUTPUTS_ONLY, USER_INPUTS
+from .fields import FIELDS, USER_INPUTS
+from .identity import derive_image_id  # noqa: F401  (public: pulumi_pcimage.derive_image_id)
 from .provider import CustomImageProvider
 
-HASH_CHARS = 10
-_MAX_ID = 128
 
 # The resource's arguments, generated from the field table (one declaration per field).
 CustomImageArgs = dataclasses.make_dataclass(
@@ -33,30 +29,25 @@ CustomImageArgs = dataclasses.make_dataclass(
 CustomImageArgs.__module__ = __name__
 
 
-def derive_image_id(resource_name: str, configuration: str | dict, region: str | None, project: str,
-                    stack: str) -> str:
-    """`<resource name, sanitised>-<10 hex>`: stable while nothing changes, new exactly when a replacement is due.
+def default_region(profile: str | None = None) -> str | None:
+    """The region an image lives in when none is given: stack config `aws:region`, AWS_REGION, AWS_DEFAULT_REGION,
+    else the region configured for the AWS profile (shared config file)."""
+    found = (pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION")
+             or os.environ.get("AWS_DEFAULT_REGION"))
+    if found:
+        return found
+    import boto3
+    import botocore.exceptions
 
-    The hash covers what forces a replacement (configuration, region) plus project and stack, so two
-    stacks never fight over one id.
-    """
     try:
-        text = config.canonical(configuration)
-    except config.ConfigError:
-        text = str(configuration)  # the provider's check reports the problem with a clearer message
-    digest = hashlib.sha256(json.dumps([text, region or "", project, stack]).encode()).hexdigest()[:HASH_CHARS]
-    stem = re.sub(r"[^a-zA-Z0-9]+", "-", resource_name).strip("-")
-    if not stem[:1].isalpha():
-        stem = f"img-{stem}".rstrip("-")
-    stem = stem[:_MAX_ID - HASH_CHARS - 1].rstrip("-")
-    image_id = f"{stem}-{digest}"
-    assert re.match(IMAGE_ID_PATTERN, image_id), image_id
-    return image_id
+        return boto3.Session(profile_name=profile).region_name or None
+    except botocore.exceptions.BotoCoreError:  # an unknown profile: signing will say so with a better message
+        return None
 
 
-def default_region() -> str | None:
-    return (pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION") or None)
+def _resolve_region(values: list[Any]) -> str | None:
+    profile, api_url = values
+    return default_region(profile) or endpoint.api_region(api_url or "")
 
 
 def _as_yaml(value: Any) -> Any:
@@ -80,18 +71,20 @@ class CustomImage(pulumi.dynamic.Resource, module="pcimage", name="CustomImage")
 
         configuration = pulumi.Output.from_input(args.image_configuration).apply(_as_yaml)
         props["image_configuration"] = configuration
-        if props["region"] is None:
-            props["region"] = default_region()
+        # The host unwraps secrets before the provider sees them: tell it, so its messages quote no values.
+        props["secret_configuration"] = pulumi.Output.from_input(configuration.is_secret())
         if props["api_url"] is None:  # resolved here, in the program: fails preview clearly when unset
             props["api_url"] = endpoint.resolve_api_url(None, config=pulumi.Config(endpoint.NAMESPACE))
         else:
             props["api_url"] = pulumi.Output.from_input(props["api_url"]).apply(endpoint.normalize_api_url)
-        project, stack = pulumi.get_project(), pulumi.get_stack()
-        if props["image_id"] is None:
-            props["image_id"] = pulumi.Output.all(configuration, props["region"]).apply(
-                lambda values: derive_image_id(resource_name, values[0], values[1], project, stack))
-        props["owner"] = f"{project}/{stack}/{resource_name}"
-        props.update({f.name: None for f in OUTPUTS_ONLY})  # registered as outputs, filled by the provider
+        if props["region"] is None:  # pinned in the program and kept in the state: never re-resolved later
+            props["region"] = pulumi.Output.all(props["aws_profile"], props["api_url"]).apply(_resolve_region)
+        # The URN (parent type chain included): the provider derives the owner marker and the image id from it.
+        parent = opts.parent if opts is not None else None
+        props["owner"] = pulumi.resource.create_urn(resource_name, f"pulumi-python:{self._resource_type_name}",
+                                                    parent=parent)
+        # Registered as outputs, filled by the provider.
+        props.update({f.name: None for f in FIELDS if f.name not in props})
         super().__init__(CustomImageProvider(), resource_name, props, opts)
 
 

@@ -13,6 +13,7 @@ def api(monkeypatch):
     monkeypatch.setattr(provider, "make_client", lambda *a, **k: fake)
     monkeypatch.setattr(provider, "_clients", {})
     monkeypatch.setattr(provider, "_dryruns", {})
+    monkeypatch.setattr(provider, "_adopted", {})
     monkeypatch.setenv(waiter.POLL_SCALE_ENV, "0.0001")
     yield fake
     fake.config_server.close()

@@ -9,7 +9,7 @@ from pulumi.output import Unknown
 from pulumi_pcimage import config
 from pulumi_pcimage.errors import AuthError, BadRequestError, TransportError, UnknownOutcomeError
 from pulumi_pcimage.fields import FIELDS, INPUTS
-from pulumi_pcimage.provider import BuildFailed, CustomImageProvider, DeleteFailed, ImageClash
+from pulumi_pcimage.provider import DERIVED, BuildFailed, CustomImageProvider, DeleteFailed, ImageClash
 
 from .fakeapi import validation_error
 
@@ -18,9 +18,13 @@ REFORMATTED = "# same image\nBuild: {ParentImage: 'ami-0123456789abcdef0', Insta
 CHANGED = CONFIG.replace("c6i.xlarge", "c6i.2xlarge")
 
 
+def urn(name="hpc-base", project="proj", stack="dev"):
+    return f"urn:pulumi:{stack}::{project}::pulumi-python:dynamic/pcimage:CustomImage::{name}"
+
+
 def inputs(**overrides):
     base = {"image_configuration": CONFIG, "image_id": "hpc-base", "region": "us-east-1",
-            "api_url": "http://127.0.0.1:1/prod", "owner": "proj/dev/hpc-base"}
+            "api_url": "http://127.0.0.1:1/prod", "owner": urn()}
     return {**base, **overrides}
 
 
@@ -87,7 +91,7 @@ def test_check_dry_runs_a_new_configuration_once(prov, api):
     assert failures == {}
     (op, image_id, kw), = api.ops("build_image")
     assert kw["dryrun"] is True and kw["rollback_on_failure"] is True
-    assert config.owner_of(config.load(kw["configuration"])) == "proj/dev/hpc-base"
+    assert config.owner_of(config.load(kw["configuration"])).startswith("proj/dev/hpc-base@")
     checked(prov)
     checked(prov, image_configuration=REFORMATTED)
     assert len(api.ops("build_image")) == 1, "same content: answered from the cache"
@@ -153,7 +157,8 @@ def test_diff_treats_an_unknown_configuration_as_a_replacement(prov):
 SAMPLE_CHANGES = {str: "changed-value", bool: None, float: 7, list: ["ALL"]}
 
 
-@pytest.mark.parametrize("field", [f for f in INPUTS if f.name != "image_configuration"], ids=lambda f: f.name)
+@pytest.mark.parametrize("field", [f for f in INPUTS if f.name not in ("image_configuration", *DERIVED)],
+                         ids=lambda f: f.name)
 def test_the_field_table_decides_replace_or_update(prov, field):
     if field.type is bool:
         new = not field.default
@@ -243,15 +248,16 @@ def test_conflict_with_our_own_interrupted_build_adopts_it(prov, api):
 
 
 def test_conflict_with_a_foreign_image_explains_the_choices(prov, api):
-    create(prov, owner="other/stack/res")
-    with pytest.raises(ImageClash, match="already taken .* built by 'other/stack/res'. Choices: set adopt_existing"):
+    create(prov, owner=urn("res", "other", "stack"))
+    with pytest.raises(ImageClash, match="already taken .* built by 'other/stack/res@[0-9a-f]{16}'. Choices: set adopt_existing"):
         create(prov)
-    with pytest.raises(ImageClash, match="built from a different configuration"):
-        create(prov, image_configuration=CHANGED, owner="other/stack/res")
+    with pytest.raises(ImageClash, match="built from a different configuration. Choices: adopt_existing=True only "
+                                         "takes over an image built from the same configuration"):
+        create(prov, image_configuration=CHANGED, adopt_existing=True)
 
 
 def test_adopt_existing_takes_a_foreign_image(prov, api):
-    create(prov, owner="someone/else/entirely")
+    create(prov, owner=urn("entirely", "someone", "else"))
     result = create(prov, adopt_existing=True)
     assert result.id == "hpc-base" and result.outs["adopt_existing"] is True
 
@@ -317,12 +323,21 @@ def test_delete_waits_for_a_running_build_first(prov, api):
     assert [c[0] for c in api.calls[:4]] == ["describe_image"] * 3 + ["delete_image"]
 
 
-def test_delete_of_an_image_in_use_names_force_delete(prov, api):
+def test_delete_of_an_image_in_use_says_what_to_do(prov, api):
     create(prov)
-    api.raise_on["delete_image"] = [BadRequestError("Image is used by running instances")]
-    with pytest.raises(DeleteFailed, match="Image is used by running instances. If instances use the AMI or it is "
-                                           "shared, set force_delete=True"):
+    api.raise_on["delete_image"] = [BadRequestError("Image is used by running instances.")]
+    with pytest.raises(DeleteFailed) as refused:
         prov.delete("hpc-base", outs())
+    assert str(refused.value) == (
+        "the API refused to delete image 'hpc-base': Image is used by running instances. Stop what uses the AMI "
+        "(instances, launch templates, shares) and run `pulumi up` or `pulumi destroy` again. If the resource is "
+        "still in your program, setting force_delete=True and running `pulumi up` lets the next delete go ahead "
+        "anyway. To give up on it instead: `pulumi state delete <urn>`, then `pcluster delete-image --image-id "
+        "hpc-base --force true`.")
+    api.raise_on["delete_image"] = [BadRequestError("Image is used by running instances.")]
+    with pytest.raises(DeleteFailed) as refused:
+        prov.delete("hpc-base", outs(force_delete=True))
+    assert "force_delete" not in str(refused.value), "already set: no advice to set it"
 
 
 def test_delete_failed_reports_the_reason(prov, api):
