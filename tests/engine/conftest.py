@@ -1,8 +1,9 @@
 """The engine's part, played against the SDK's real provider host and a local ParallelCluster API emulator.
 
-`Deployment` keeps one CustomImage's state the way the engine does (checked inputs, outputs, id) and turns
+`Deployment` is one CustomImage in a `pulumi_pcimage.testing.Stack`, the engine model users get too: it turns
 `preview` / `up` / `refresh` / `destroy` into the Check / Diff / Create / Update / Delete / Read calls the engine
-makes, so the tests read like what a user does.
+makes (each rule is cited from pulumi/pulumi's source in `pulumi_pcimage/testing/engine.py`), so the tests read
+like what a user does.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import pytest
 from pulumi_pcimage import config
 from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.provider import CustomImageProvider
-from pulumi_pcimage.resource import derive_image_id
+from pulumi_pcimage.testing import CheckRejected, Options, ProviderHost, Stack, Step, provider_value, urn
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
-from pulumi_pcimage.testing import UNKNOWN, DiffResult, ProviderHost, provider_value, urn
 
 PROJECT, STACK = "imaging", "dev"
+TYPE = "pulumi-python:dynamic/pcimage:CustomImage"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 # Polling 50x faster than on AWS: first poll after 0.1 s, then every 0.3 s.
 HOST_ENV = {**CREDENTIALS, POLL_SCALE_ENV: "0.02"}  # the rest of os.environ is cleaned by fake_aws
@@ -56,95 +57,68 @@ def host() -> Iterator[ProviderHost]:
         yield running
 
 
-class Failed(Exception):
-    """Check failures, as `pulumi preview` would print them."""
-
-    def __init__(self, failures: list[tuple[str, str]]):
-        super().__init__("; ".join(f"{prop}: {reason}" for prop, reason in failures))
-        self.failures = failures
-
-
-@dataclass
-class Plan:
-    operation: str  # create | same | update | replace
-    diff: DiffResult | None = None
+Failed = CheckRejected  # check failures, as `pulumi preview` would print them
 
 
 @dataclass
 class Deployment:
-    """One CustomImage in one stack, as the engine sees it."""
+    """One CustomImage in one stack, as the engine sees it (a view of a shared `Stack`)."""
 
     host: ProviderHost
     emulator: Emulator
     name: str = "hpc-base"
-    id: str = ""
-    inputs: dict = field(default_factory=dict)
-    outputs: dict = field(default_factory=dict)
+    stack: Stack | None = None
+    parent_type: str = ""  # "my:index:Component" for a resource under a component of that type
+    project: str = PROJECT
+    stack_name: str = STACK
+
+    def __post_init__(self) -> None:
+        self.stack = self.stack or Stack(self.host)
 
     @property
     def urn(self) -> str:
-        return urn(self.name, "pulumi-python:dynamic/pcimage:CustomImage", project=PROJECT, stack=STACK)
+        type_ = f"{self.parent_type}${TYPE}" if self.parent_type else TYPE
+        return urn(self.name, type_, project=self.project, stack=self.stack_name)
+
+    @property
+    def _state(self):
+        return self.stack.resources.get(self.urn)
+
+    @property
+    def id(self) -> str:
+        return self._state.id if self._state else ""
+
+    @property
+    def inputs(self) -> dict:
+        return self._state.inputs if self._state else {}
+
+    @property
+    def outputs(self) -> dict:
+        return self._state.outputs if self._state else {}
 
     def program(self, image_configuration: Any = CONFIG, **options: Any) -> dict:
         """The inputs CustomImage registers (what `resource.py` computes in the program process)."""
         props = {"image_configuration": image_configuration, "region": "us-east-1", "api_url": self.emulator.url,
-                 "owner": f"{PROJECT}/{STACK}/{self.name}", **options}
-        if "image_id" not in props:
-            known = image_configuration is not UNKNOWN
-            props["image_id"] = derive_image_id(self.name, image_configuration, "us-east-1", PROJECT,
-                                                STACK) if known else UNKNOWN
+                 "owner": self.urn, **options}
         return {**props, "__provider": provider_value(CustomImageProvider())}
 
     def check(self, news: dict) -> dict:
         result = self.host.check(self.urn, self.inputs, news)
         if result.failures:
-            raise Failed(result.failures)
+            raise Failed(self.urn, result.failures)
         return result.inputs
 
-    def preview(self, news: dict) -> Plan:
-        return self._plan(self.check(news))
+    def preview(self, news: dict, options: Options = Options()) -> Step:
+        return self.stack.preview(self.urn, news, options)
 
-    def _plan(self, checked: dict) -> Plan:
-        if not self.id:
-            return Plan("create")
-        diff = self.host.diff(self.id, self.urn, self.outputs, checked, old_inputs=self.inputs)
-        if not diff.changes:
-            return Plan("same", diff)
-        return Plan("replace" if diff.replaces else "update", diff)
+    def up(self, news: dict, options: Options = Options()) -> Step:
+        return self.stack.up(self.urn, news, options)
 
-    def up(self, news: dict) -> Plan:
-        checked = self.check(news)
-        plan = self._plan(checked)
-        if plan.operation == "create":
-            self._create(checked)
-        elif plan.operation == "update":
-            self.outputs = self.host.update(self.id, self.urn, self.outputs, checked, old_inputs=self.inputs)
-            self.inputs = checked
-        elif plan.operation == "replace":
-            old = (self.id, self.outputs, self.inputs)
-            if plan.diff.delete_before_replace:
-                self.destroy()
-                self._create(checked)
-            else:  # create the new image first, then delete the old one
-                self._create(checked)
-                self.host.delete(old[0], self.urn, old[1], old_inputs=old[2])
-        return plan
-
-    def _create(self, checked: dict) -> None:
-        # A failed create leaves nothing in the state (the engine records nothing).
-        self.id, self.outputs = self.host.create(self.urn, checked)
-        self.inputs = checked
-
-    def refresh(self) -> None:
-        new_id, outputs = self.host.read(self.id, self.urn, self.outputs, inputs=self.inputs)
-        if not new_id:
-            self.id, self.inputs, self.outputs = "", {}, {}
-        else:
-            self.outputs = outputs
+    def refresh(self) -> str:
+        return self.stack.refresh(self.urn)
 
     def destroy(self) -> None:
-        self.host.delete(self.id, self.urn, self.outputs, old_inputs=self.inputs)
-        self.id, self.inputs, self.outputs = "", {}, {}
+        self.stack.destroy(self.urn)
 
 
 @pytest.fixture

@@ -23,11 +23,11 @@ BIGGER = CONFIG.replace("c6i.xlarge", "c6i.2xlarge")
 
 def test_lifecycle_of_an_image(deployment: Deployment, emulator):
     # preview of a new image whose parent AMI is not known yet: nothing to validate, nothing sent
-    assert deployment.preview(deployment.program(UNKNOWN)).operation == "create"
+    assert deployment.preview(deployment.program(UNKNOWN)).op == "create"
     assert emulator.counters()["total"] == 0
 
     # preview with the configuration known: a dry run validates it, nothing is built
-    assert deployment.preview(deployment.program()).operation == "create"
+    assert deployment.preview(deployment.program()).op == "create"
     assert emulator.counters()["build_image"] == 1 and emulator.counters()["builds_started"] == 0
 
     # up builds and waits: the AMI id comes back, with every input among the outputs
@@ -42,20 +42,20 @@ def test_lifecycle_of_an_image(deployment: Deployment, emulator):
 
     # a preview with nothing changed sends nothing at all
     emulator.reset_counters()
-    assert deployment.preview(deployment.program()).operation == "same"
+    assert deployment.preview(deployment.program()).op == "same"
     # ... nor does one where the configuration was only reordered, requoted and commented
-    assert deployment.preview(deployment.program(REORDERED)).operation == "same"
+    assert deployment.preview(deployment.program(REORDERED)).op == "same"
     assert emulator.counters()["total"] == 0
 
     # an option change is an in-place update: no rebuild, outputs kept
     plan = deployment.up(deployment.program(build_timeout_minutes=240, force_delete=True))
-    assert (plan.operation, plan.diff.replaces) == ("update", [])
+    assert (plan.op, plan.diff.replaces) == ("update", [])
     assert deployment.outputs["force_delete"] is True and deployment.outputs["ami_id"].startswith("ami-")
     assert emulator.counters()["build_image"] == 0
 
     # a real configuration change replaces the image: the new one is built before the old one goes
     plan = deployment.preview(deployment.program(BIGGER, build_timeout_minutes=240, force_delete=True))
-    assert plan.operation == "replace" and plan.diff.replaces == ["image_configuration", "image_id"]
+    assert plan.op == "replace" and plan.diff.replaces == ["image_configuration", "image_id"]
     assert plan.diff.delete_before_replace is False
     deployment.up(deployment.program(BIGGER, build_timeout_minutes=240, force_delete=True))
     assert deployment.id != image_id and emulator.images() == [deployment.id]
@@ -65,7 +65,7 @@ def test_lifecycle_of_an_image(deployment: Deployment, emulator):
     wait_for(lambda: emulator.images() == [], "out-of-band delete finished")
     deployment.refresh()
     assert deployment.id == "" and deployment.outputs == {}
-    assert deployment.preview(deployment.program(BIGGER)).operation == "create"
+    assert deployment.preview(deployment.program(BIGGER)).op == "create"
 
     # destroy deletes and waits until describe says 404
     deployment.up(deployment.program(BIGGER))
@@ -96,13 +96,14 @@ def test_preview_reports_the_validators_messages(deployment: Deployment, emulato
 
 def test_a_failed_build_explains_why_and_leaves_nothing_behind(deployment: Deployment, emulator):
     news = deployment.program()
-    pending = deployment.host.create_async(deployment.urn, deployment.check(news))
-    wait_for(lambda: emulator.images() == [news["image_id"]], "the build started")
-    emulator.fail_build(news["image_id"], reason="component install-slurm exited with status 1")
+    checked = deployment.check(news)
+    pending = deployment.host.create_async(deployment.urn, checked)
+    wait_for(lambda: emulator.images() == [checked["image_id"]], "the build started")
+    emulator.fail_build(checked["image_id"], reason="component install-slurm exited with status 1")
     with pytest.raises(HostError) as failure:
         pending.result()
     message = failure.value.details
-    assert f"image '{news['image_id']}' build failed (BUILD_FAILED)" in message
+    assert f"image '{checked['image_id']}' build failed (BUILD_FAILED)" in message
     assert "component install-slurm exited with status 1" in message
     assert "the failed image was deleted, so the next `pulumi up` builds it again" in message
     assert emulator.images() == []
@@ -113,15 +114,15 @@ def test_a_failed_build_explains_why_and_leaves_nothing_behind(deployment: Deplo
 
 def test_an_interrupted_up_is_adopted_by_the_next_one(emulator, host: ProviderHost):
     first = Deployment(host, emulator)
-    news = first.program()
-    first.host.create_async(first.urn, first.check(news))
-    wait_for(lambda: emulator.images() == [news["image_id"]], "the build started")
+    checked = first.check(first.program())
+    first.host.create_async(first.urn, checked)
+    wait_for(lambda: emulator.images() == [checked["image_id"]], "the build started")
     host.kill()  # Ctrl-C, a lost laptop lid...: nothing reached the state
 
     with ProviderHost(project=PROJECT, env=HOST_ENV) as again:
         rerun = Deployment(again, emulator)
         rerun.up(rerun.program())
-        assert rerun.id == news["image_id"] and rerun.outputs["image_build_status"] == "BUILD_COMPLETE"
+        assert rerun.id == checked["image_id"] and rerun.outputs["image_build_status"] == "BUILD_COMPLETE"
         assert "adopting the existing image" in again.stderr_text()
     assert emulator.counters()["builds_started"] == 1
 
@@ -129,7 +130,7 @@ def test_an_interrupted_up_is_adopted_by_the_next_one(emulator, host: ProviderHo
 def test_an_image_in_use_is_deleted_only_with_force_delete(deployment: Deployment, emulator):
     deployment.up(deployment.program())
     emulator.set_in_use(deployment.id)
-    with pytest.raises(HostError, match="is used by instances .* set force_delete=True"):
+    with pytest.raises(HostError, match="is used by instances .* Stop what uses the AMI .* setting force_delete=True"):
         deployment.destroy()
     assert emulator.images() == [deployment.id]
     deployment.up(deployment.program(force_delete=True))
@@ -162,7 +163,7 @@ def test_an_image_in_another_region_than_the_api(deployment: Deployment, emulato
 def test_a_preview_against_a_throttling_api_warns_and_moves_on(deployment: Deployment, emulator):
     # the dry run is advice: after a few attempts the preview goes on with a warning, nothing is built
     emulator.set_faults(throttle_rate=1.0)
-    assert deployment.preview(deployment.program()).operation == "create"
+    assert deployment.preview(deployment.program()).op == "create"
     assert emulator.counters()["build_image"] == provider.DRYRUN_MAX_ATTEMPTS
     assert emulator.counters()["builds_started"] == 0
     assert "could not validate the configuration against the API" in deployment.host.stderr_text()

@@ -369,3 +369,8 @@ def test_unknown_outcome_that_did_arrive_is_adopted_without_a_second_build(prov,
     result = create(prov)
     assert result.outs["ami_id"] == "ami-0f00"
     assert len(api.ops("build_image")) == 1 and len(api.images) == 1
+
+
+def test_state_from_before_regions_were_pinned_is_pinned_in_place(prov):
+    result = prov.diff("hpc-base", {k: v for k, v in outs().items() if k != "region"}, inputs())
+    assert (result.changes, result.replaces) == (True, []), "an update that records the region, not a rebuild"

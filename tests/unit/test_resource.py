@@ -99,3 +99,18 @@ def test_registration_under_mocks(mocks, monkeypatch):
 def test_an_unconfigured_endpoint_fails_clearly(mocks):
     with pytest.raises(EndpointNotConfigured, match="pcimage:apiUrl"):
         CustomImage("x", CustomImageArgs(image_configuration=CONFIG))
+
+
+@pulumi.runtime.test
+def test_the_region_comes_from_the_aws_profile_when_nothing_else_names_one(mocks, monkeypatch, tmp_path):
+    profile_file = tmp_path / "aws-config"
+    profile_file.write_text("[profile hpc]\nregion = ap-southeast-2\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(profile_file))
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    image = CustomImage("hpc", image_configuration=CONFIG, aws_profile="hpc", api_url="http://127.0.0.1:9/prod")
+    return image.region.apply(lambda region: assert_equal(region, "ap-southeast-2"))
+
+
+def assert_equal(actual, expected):
+    assert actual == expected
