@@ -19,7 +19,7 @@ import psutil
 
 from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.provider import CustomImageProvider
-from pulumi_pcimage.resource import derive_image_id
+from pulumi_pcimage.identity import derive_image_id
 from pulumi_pcimage.testing import ProviderHost, provider_value, urn
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
 
@@ -71,8 +71,8 @@ class Image:
         """What CustomImage registers in the program (resource.py computes the same in the program process)."""
         configuration = CONFIG.format(name=self.name)
         return {"image_configuration": configuration, "region": REGION, "api_url": self.api_url,
-                "owner": f"{PROJECT}/{STACK}/{self.name}",
-                "image_id": derive_image_id(self.name, configuration, REGION, PROJECT, STACK),
+                "owner": self.urn,
+                "image_id": derive_image_id(self.urn, configuration, REGION),
                 "__provider": provider_value(CustomImageProvider())}
 
     def check(self, running: ProviderHost) -> dict:

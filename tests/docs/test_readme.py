@@ -178,6 +178,14 @@ def test_the_fixtures_snippet_runs_as_a_users_test(pytester):
     result.assert_outcomes(passed=2)
 
 
+def test_the_stack_snippet_runs_as_a_users_test(pytester):
+    snippet = code_blocks(section("Testing programs without the Pulumi CLI"), "python")[1]
+    assert "Stack(host)" in snippet
+    pytester.makepyfile(test_user=snippet)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=1)
+
+
 def test_every_python_block_is_valid_python():
     for block in code_blocks(README, "python"):
         ast.parse(block)

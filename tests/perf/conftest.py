@@ -9,7 +9,7 @@ import pytest
 
 from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.provider import CustomImageProvider
-from pulumi_pcimage.resource import derive_image_id
+from pulumi_pcimage.identity import derive_image_id
 from pulumi_pcimage.testing import ProviderHost, provider_value, urn
 from tests.engine.conftest import HOST_ENV, fake_aws, wait_for  # noqa: F401 (fake_aws: autouse fixture)
 
@@ -51,11 +51,11 @@ class Image:
 
     @property
     def image_id(self) -> str:
-        return derive_image_id(self.name, self.configuration, REGION, PROJECT, STACK)
+        return derive_image_id(self.urn, self.configuration, REGION)
 
     def program(self) -> dict:
         return {"image_configuration": self.configuration, "region": REGION, "api_url": self.api_url,
-                "owner": f"{PROJECT}/{STACK}/{self.name}", "image_id": self.image_id,
+                "owner": self.urn,
                 "__provider": provider_value(CustomImageProvider())}
 
     def check(self, host: ProviderHost) -> dict:

@@ -32,6 +32,6 @@ def test_preview_of_unchanged_images_sends_no_request_and_a_changed_one_sends_on
         result = host.check(changed.urn, changed.inputs, news)
         assert result.failures == []
         assert host.diff(changed.id, changed.urn, changed.outputs, result.inputs,
-                         old_inputs=changed.inputs).replaces == ["image_configuration"]
+                         old_inputs=changed.inputs).replaces == ["image_configuration", "image_id"]
     counters = emulator.counters()
     assert (counters["total"], counters["build_image"], counters["builds_started"]) == (1, 1, 0), "one dry run"

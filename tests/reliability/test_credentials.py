@@ -79,8 +79,8 @@ def test_keys_rotated_several_times_during_one_build_are_picked_up(tmp_path, no_
     with Emulator(build_seconds=3600, access_key=key_pair(0)[0], secret_key=key_pair(0)[1]) as emulator, \
             ProviderHost(project=PROJECT, env=source.host_env()) as host:
         image = Deployment(host, emulator)
-        news = image.program()
-        pending = host.create_async(image.urn, image.check(news))
+        news = image.check(image.program())
+        pending = host.create_async(image.urn, news)
         wait_for(lambda: emulator.counters()["describe_image"] >= 1, "the provider is waiting for the build")
 
         for n in range(1, ROTATIONS + 1):

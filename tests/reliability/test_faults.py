@@ -21,7 +21,7 @@ def lifecycle(host: ProviderHost, emulator: Emulator, number: int) -> list[dict]
     returns every state the engine would have stored."""
     image = Deployment(host, emulator, name=f"image-{number:02d}")
     states = []
-    assert image.preview(image.program()).operation == "create"
+    assert image.preview(image.program()).op == "create"
     image.up(image.program())
     assert image.outputs["image_build_status"] == "BUILD_COMPLETE", image.outputs
     first_ami = image.outputs["ami_id"]
@@ -33,7 +33,7 @@ def lifecycle(host: ProviderHost, emulator: Emulator, number: int) -> list[dict]
 
     old_id = image.id
     plan = image.up(image.program(BIGGER))
-    assert plan.operation == "replace" and image.id != old_id and image.outputs["ami_id"] != first_ami
+    assert plan.op == "replace" and image.id != old_id and image.outputs["ami_id"] != first_ami
     states.append({"inputs": image.inputs, "outputs": image.outputs})
 
     image.destroy()
