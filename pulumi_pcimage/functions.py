@@ -24,7 +24,7 @@ import pulumi
 
 from . import endpoint
 from .fields import BY_NAME, IMAGE_ID_PATTERN
-from .provider import client_for
+from .lifecycle import client_for
 from .resource import default_region
 
 # Filter values the released API (aws-parallelcluster 3.16.1, pcluster/constants.py) accepts for list_official_images;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pulumi_pcimage import provider
+from pulumi_pcimage import lifecycle as provider
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.testing import UNKNOWN, HostError, ProviderHost
 

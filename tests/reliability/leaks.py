@@ -6,7 +6,7 @@ import base64
 import re
 from typing import Any
 
-from pulumi_pcimage.provider import PROVIDER_KEY
+from pulumi_pcimage.lifecycle import PROVIDER_KEY
 
 from .conftest import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 

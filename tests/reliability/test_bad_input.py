@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.fields import BY_NAME, IMAGE_ID_PATTERN, USER_INPUTS
-from pulumi_pcimage.provider import PROVIDER_KEY
+from pulumi_pcimage.lifecycle import PROVIDER_KEY
 from tests.engine.conftest import CONFIG, PROJECT, Deployment
 from pulumi_pcimage.testing import ProviderHost
 

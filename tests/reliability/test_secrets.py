@@ -9,7 +9,8 @@ import dill
 from pulumi.runtime import rpc
 
 from pulumi_pcimage.client import ParallelClusterClient
-from pulumi_pcimage.provider import PROVIDER_KEY, CustomImageProvider
+from pulumi_pcimage.lifecycle import PROVIDER_KEY
+from pulumi_pcimage.provider import CustomImageProvider
 from tests.engine.conftest import CONFIG, Deployment, foreign_configuration
 
 from .leaks import leaks

@@ -1,6 +1,6 @@
 import pytest
 
-from pulumi_pcimage import provider, waiter
+from pulumi_pcimage import lifecycle as provider, waiter
 
 from .fakeapi import ConfigServer, FakeApi
 

@@ -9,7 +9,8 @@ from pulumi.output import Unknown
 from pulumi_pcimage import config
 from pulumi_pcimage.errors import AuthError, BadRequestError, TransportError, UnknownOutcomeError
 from pulumi_pcimage.fields import FIELDS, INPUTS
-from pulumi_pcimage.provider import DERIVED, BuildFailed, CustomImageProvider, DeleteFailed, ImageClash
+from pulumi_pcimage.lifecycle import DERIVED, BuildFailed, DeleteFailed, ImageClash
+from pulumi_pcimage.provider import CustomImageProvider
 
 from .fakeapi import validation_error
 

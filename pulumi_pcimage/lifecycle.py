@@ -1,0 +1,701 @@
+"""The CustomImage lifecycle over plain values: check / diff / create / read / update / delete.
+
+One core for every face: the Python dynamic provider (`provider.py`) adapts it to `pulumi.dynamic`, and a package
+provider can adapt it to its own protocol. It knows no face: inputs and outputs are plain dicts (unknown values
+are `pulumi.output.Unknown`), results are small dataclasses, errors are `PcImageError`s. Clients are built lazily
+and cached per (api_url, region, profile, role_arn) in this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from pulumi.output import Unknown
+
+from . import config, endpoint, identity, waiter
+from .errors import (ApiError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured,
+                     InternalServiceError, NotFoundError, PcImageError, TransportError, UnknownOutcomeError)
+from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
+
+log = logging.getLogger("pulumi_pcimage")
+PROVIDER_KEY = "__provider"  # the dynamic provider's own property: not an input of CustomImage
+# Statuses of an image on its way out: refresh drops it, and the next `pulumi up` builds it again.
+GOING = ("DELETE_IN_PROGRESS", "DELETE_COMPLETE")
+LOG_TAIL_LINES = 20
+# gRPC drops an error whose text passes 16 KB (the host answers RESOURCE_EXHAUSTED and the reason is lost).
+LOG_LINE_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A check failure: the property it is about and why."""
+
+    property: str
+    reason: str
+
+
+@dataclass
+class Checked:
+    inputs: dict[str, Any]
+    failures: list[Failure] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """What a change of inputs means: nothing, an update in place, or a replacement (and in which order)."""
+
+    changes: bool
+    replaces: list[str] = field(default_factory=list)
+    updates: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+
+
+class ImageClash(PcImageError):
+    """The image id is taken by an image this resource may not adopt."""
+
+
+class BuildFailed(PcImageError):
+    """The build ended in BUILD_FAILED (or the image vanished while building)."""
+
+
+class DeleteFailed(PcImageError):
+    """The image could not be deleted."""
+
+
+# ---------------------------------------------------------------- settings, clients, outputs
+
+def is_unknown(value: Any) -> bool:
+    """Unknown during preview, wholly or anywhere inside (a list or mapping holding an unknown)."""
+    if isinstance(value, dict):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(is_unknown(v) for v in value)
+    return isinstance(value, Unknown)
+
+
+def settings(props: dict) -> dict[str, Any]:
+    """Every input field of `props`, defaults filled in and numbers normalised."""
+    result = {}
+    for f in INPUTS:
+        value = props.get(f.name)
+        result[f.name] = f.normalise(f.default if value is None else value)
+    return result
+
+
+def outputs(inputs: dict[str, Any], described: dict | None) -> dict[str, Any]:
+    """The resource's outputs: its inputs (diff receives old outputs) plus what describe_image says.
+
+    The single describe→outputs mapping, used by create, adoption, read and update alike.
+    """
+    outs = {f.name: v for f in INPUTS if (v := inputs.get(f.name)) is not None}
+    if isinstance(described, dict) and described.get("region"):  # where the image really is, as the API says
+        outs["region"] = described["region"]
+    for f in OUTPUTS_ONLY:
+        value: Any = described
+        for key in f.source:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            outs[f.name] = value
+    return outs
+
+
+_clients: dict[tuple, Any] = {}
+_clients_lock = threading.Lock()
+
+
+# A transient answer (429, 5xx, a dropped connection) must not fail an hour-long up or destroy: the provider's
+# single calls (read, delete, reconcile) get twice the client's default attempts (~2 minutes of backoff).
+HOST_MAX_ATTEMPTS = 16
+# A preview's dry run is only advice: an unreachable API becomes a warning after a few seconds, not minutes.
+DRYRUN_MAX_ATTEMPTS = 4
+
+
+def make_client(api_url: str, *, region: str | None, profile: str | None, role_arn: str | None,
+                max_attempts: int = HOST_MAX_ATTEMPTS) -> Any:
+    from .client import ParallelClusterClient, RetryPolicy  # imported late: only the host talks to the API
+
+    return ParallelClusterClient(api_url, region=region, profile=profile, role_arn=role_arn,
+                                 retry=RetryPolicy(max_attempts=max_attempts))
+
+
+def client_for(api_url: str, region: str | None, profile: str | None, role_arn: str | None,
+               max_attempts: int = HOST_MAX_ATTEMPTS) -> Any:
+    key = (api_url, region, profile, role_arn, max_attempts)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = make_client(api_url, region=region, profile=profile, role_arn=role_arn,
+                                        max_attempts=max_attempts)
+        return _clients[key]
+
+
+# Inputs derived from others by check: never a reason for a change by themselves.
+DERIVED = ("owner", "generation")
+# Complete images a Create of this host adopted instead of building: (region, image id). A forced replacement
+# (`pulumi up --replace`) with an unchanged configuration gets the same id, adopts the live image, and the
+# engine then deletes the old resource in this same process: that delete must leave the image alone.
+# Keyed by (region, image id), valued by the adopted image's generation: the old resource's own.
+_adopted: dict[tuple[str | None, str], str] = {}
+
+# Dry-run results by content, so a preview of many unchanged images sends nothing twice.
+_dryruns: dict[str, list[str]] = {}
+_dryruns_lock = threading.Lock()
+
+
+def _canonical_or_none(value: Any) -> str | None:
+    if value is None or is_unknown(value):
+        return None
+    try:
+        return config.canonical(value)
+    except config.ConfigError:
+        return None
+
+
+def _same(f: Field, old: Any, new: Any) -> bool:
+    if f.name == "image_configuration":
+        old_c, new_c = _canonical_or_none(old), _canonical_or_none(new)
+        return old == new if old_c is None or new_c is None else old_c == new_c
+    return f.normalise(old) == f.normalise(new)
+
+
+def _build_doc(s: dict, *, dryrun: bool = False) -> dict:
+    """The configuration as sent to build_image: the user's, with this resource's owner and generation tags.
+
+    A dry run carries a placeholder of the same length for the generation, so its answer can be cached."""
+    doc = config.load(s["image_configuration"])
+    generation = "0" * len(s["generation"] or "") if dryrun else s["generation"]
+    return config.with_owner(doc, s["owner"], generation) if s["owner"] else doc
+
+
+def _same_build(old: dict, new: dict) -> bool:
+    """Would `old` (inputs in the state) and `new` (checked inputs) build the same image?"""
+    if _canonical_or_none(old.get("image_configuration")) is None:
+        return False
+    old_region = old.get("region")
+    # State written before regions were pinned holds None ("whatever the host resolved"): not a reason to rebuild.
+    return _same(BY_NAME["image_configuration"], old.get("image_configuration"), new.get("image_configuration")) \
+        and (old_region is None or old_region == new.get("region"))
+
+
+class Redactor:
+    """Keeps the values of a secret configuration out of messages: every string leaf of it becomes `***`."""
+
+    MIN_CHARS = 3  # shorter values are no secret, and masking them would garble every sentence
+
+    def __init__(self, s: dict):
+        self.values: list[str] = []
+        if s.get("secret_configuration") and isinstance(s.get("image_configuration"), (str, dict)):
+            try:
+                doc = config.load(s["image_configuration"])
+            except config.ConfigError:
+                doc = None
+            leaves = _leaves(doc) if doc is not None else []
+            self.values = sorted({v for v in leaves if len(v) >= self.MIN_CHARS}, key=len, reverse=True)
+            self.opaque = doc is None  # unparseable secret text: nothing of it may be quoted
+        else:
+            self.opaque = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.values) or self.opaque
+
+    def __call__(self, text: str) -> str:
+        for value in self.values:
+            text = text.replace(value, "***")
+        return text
+
+
+def _leaves(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [leaf for value in node.values() for leaf in _leaves(value)]
+    if isinstance(node, list):
+        return [leaf for value in node for leaf in _leaves(value)]
+    return [] if node is None or isinstance(node, bool) else [str(node)]
+
+
+class Lifecycle:
+    """Every operation of a CustomImage. `stack_config`: the stack's config, the endpoint's last fallback (the
+    program resolves api_url itself, so it is rarely needed)."""
+
+    def __init__(self, stack_config: Any = None):
+        self.stack_config = stack_config
+
+    # ------------------------------------------------------------ check
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> Checked:
+        failures: list[Failure] = []
+        inputs: dict[str, Any] = {}
+        for key in news:
+            if key != PROVIDER_KEY and key not in BY_NAME:
+                failures.append(Failure(key, f"unknown property {key!r}; CustomImage accepts "
+                                                  f"{', '.join(f.name for f in INPUTS)}"))
+        for f in INPUTS:
+            value = news.get(f.name)
+            if is_unknown(value):
+                inputs[f.name] = value
+                continue
+            if value is None:
+                if f.required:
+                    failures.append(Failure(f.name, f"{f.name} is required: {f.description}"))
+                if f.default is not None:
+                    inputs[f.name] = f.normalise(f.default)
+                continue
+            value = f.normalise(value)
+            failures += [Failure(f.name, reason) for reason in f.problems(value)]
+            inputs[f.name] = value
+        if inputs.get("region") is None:
+            failures.append(Failure("region", "the image's region could not be determined: pass region=..., "
+                                                   "or set `pulumi config set aws:region <region>`, AWS_REGION or "
+                                                   "AWS_DEFAULT_REGION"))
+        failures += self._check_configuration(inputs)
+        if not failures:
+            failures += self._identity(olds, news, inputs)
+        if not failures and self._wants_dryrun(olds, inputs):
+            failures += self._dryrun(settings(inputs))
+        return Checked(inputs, failures)
+
+    @staticmethod
+    def _identity(olds: dict, news: dict, inputs: dict) -> list[Failure]:
+        """Owner, generation and (unless the user fixed it) image id: kept from the old inputs while the image
+        would be built the same; derived afresh otherwise (the Pulumi autonaming way)."""
+        if olds and olds.get("owner") and _same_build(olds, inputs):
+            inputs["owner"], inputs["generation"] = olds["owner"], olds.get("generation") or ""
+            if news.get("image_id") is None:
+                inputs["image_id"] = olds.get("image_id")
+            return []
+        urn = news.get("owner")
+        if is_unknown(urn):
+            inputs["owner"] = inputs["image_id"] = urn
+            return []
+        if not isinstance(urn, str) or not urn.startswith(identity.URN_PREFIX):
+            return [Failure("owner", "owner must be the resource's URN (CustomImage sets it)")]
+        inputs["owner"] = identity.owner_marker(urn)
+        # "Keeps otherwise": a replacement's own identity comes from its second Check, which has no old inputs.
+        inputs["generation"] = (olds.get("generation") or "") if olds else identity.new_generation()
+        if news.get("image_id") is None:
+            configuration, region = inputs.get("image_configuration"), inputs.get("region")
+            inputs["image_id"] = configuration if is_unknown(configuration) else region if is_unknown(region) \
+                else identity.derive_image_id(urn, configuration, region)
+        return []
+
+    def _check_configuration(self, inputs: dict) -> list[Failure]:
+        value = inputs.get("image_configuration")
+        if value is None or is_unknown(value):
+            return []
+        redact = Redactor(inputs)
+        try:
+            doc = config.load(value)
+        except config.ConfigError as exc:
+            reason = f"image_configuration {exc.public if redact.active else exc}"
+            return [Failure("image_configuration", reason)]
+        if isinstance(value, dict):  # the wire and the state keep one form: YAML text
+            inputs["image_configuration"] = config.dump(doc)
+        region = inputs.get("region")
+        return [Failure("image_configuration", f"image_configuration: {redact(str(problem))}")
+                for problem in config.validate(doc, None if is_unknown(region) else region)]
+
+    @staticmethod
+    def _wants_dryrun(olds: dict, inputs: dict) -> bool:
+        if not inputs.get("validate_on_preview") or any(is_unknown(v) for v in inputs.values()):
+            return False
+        return _canonical_or_none(olds.get("image_configuration")) != config.canonical(
+            inputs["image_configuration"])
+
+    def _dryrun(self, s: dict) -> list[Failure]:
+        """Ask the API whether the build would be accepted; unreachable is a warning, not a failure."""
+        try:
+            api_url = self._api_url(s)
+            doc_text = config.dump(_build_doc(s, dryrun=True))
+        except EndpointNotConfigured as exc:
+            log.warning("image %s: configuration not validated against the API: %s", s["image_id"], exc)
+            return []
+        key = hashlib.sha256(json.dumps(
+            [api_url, s["region"], doc_text, s["suppress_validators"], s["validation_failure_level"]]
+        ).encode()).hexdigest()
+        with _dryruns_lock:
+            cached = _dryruns.get(key)
+        if cached is not None:
+            return [Failure("image_configuration", reason) for reason in cached]
+        client = client_for(api_url, None, s["aws_profile"], s["role_arn"], DRYRUN_MAX_ATTEMPTS)
+        redact = Redactor(s)
+
+        def dryrun(image_id: str) -> None:
+            client.build_image(image_id, doc_text, suppress_validators=s["suppress_validators"] or None,
+                               validation_failure_level=s["validation_failure_level"], dryrun=True,
+                               rollback_on_failure=s["rollback_on_failure"], region=s["region"])
+
+        try:
+            try:
+                dryrun(s["image_id"])
+            except ConflictError:
+                # AWS checks that the id is free before it validates anything: the 409 says nothing about the
+                # configuration. A dry run creates nothing, so validate it under a throwaway id.
+                dryrun(identity.dryrun_image_id())
+            reasons: list[str] = []  # 202 to a dry run is odd but means "accepted"
+        except DryrunSucceeded as exc:
+            reasons = []
+            _log_validation_messages(s["image_id"], exc.body, redact)
+        except BadRequestError as exc:
+            reasons = [redact(f"{e.get('type', 'validation')} ({e.get('level', 'ERROR')}): {e.get('message')}")
+                       for e in exc.validation_errors] or [redact(f"the API rejected the configuration: {exc.message}")]
+        except (ApiError, TransportError) as exc:  # unreachable, throttled, 5xx, not allowed: not the config's fault
+            log.warning("image %s: could not validate the configuration against the API (%s); "
+                        "`pulumi up` will report any problem when it builds", s["image_id"], redact(str(exc)))
+            return []
+        with _dryruns_lock:
+            _dryruns[key] = reasons
+        return [Failure("image_configuration", reason) for reason in reasons]
+
+    # ------------------------------------------------------------ diff
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> Plan:
+        replaces, changed = [], []
+        for f in INPUTS:
+            if f.name in DERIVED:
+                continue
+            old, new = olds.get(f.name), news.get(f.name)
+            old = f.default if old is None else old
+            new = f.default if new is None else new
+            if not is_unknown(new) and _same(f, old, new):
+                continue
+            if f.name == "region" and old is None:  # state from before regions were pinned: pin it in place
+                changed.append(f.name)
+                continue
+            (replaces if f.replaces else changed).append(f.name)
+        # A refresh found the image unusable (failed, deletion failed, AMI gone): only a rebuild helps.
+        replaces += [name for name in _unusable(olds) if name not in replaces]
+        # A derived id changes whenever the configuration or region does; an unchanged id cannot exist twice,
+        # so the old image must go first.
+        old_id, new_id = olds.get("image_id"), news.get("image_id")
+        delete_first = bool(replaces) and not is_unknown(new_id) and old_id == new_id
+        return Plan(bool(replaces or changed), replaces, changed, delete_first)
+
+    # ------------------------------------------------------------ create
+
+    def create(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        s = settings(props)
+        image_id, client = s["image_id"], self._client(s)
+        doc = _build_doc(s)
+        described = self._build(client, s, doc)
+        if described is None:
+            described = self._await_build(client, s)
+        return image_id, outputs(s, described)
+
+    def _build(self, client: Any, s: dict, doc: dict, *, attempts: int = 4,
+               started_here: bool = False) -> dict | None:
+        """Start the build; returns a final describe answer when an existing image was adopted as complete."""
+        image_id = s["image_id"]
+        try:
+            answer = client.build_image(
+                image_id, config.dump(doc), suppress_validators=s["suppress_validators"] or None,
+                validation_failure_level=s["validation_failure_level"],
+                rollback_on_failure=s["rollback_on_failure"], region=s["region"])
+        # A 5xx (API Gateway's 502/504 included) may come after the Lambda started the build: outcome unknown too.
+        except (ConflictError, UnknownOutcomeError, InternalServiceError) as exc:
+            unknown = not isinstance(exc, ConflictError)
+            log.info("image %s: %s; reconciling with what exists", image_id,
+                     "the build request's outcome is unknown" if unknown else "the id exists")
+            return self._reconcile(client, s, doc, exc, attempts, started_here or unknown)
+        _log_validation_messages(image_id, answer, Redactor(s))
+        log.info("image %s: build started", image_id)
+        return None
+
+    def _reconcile(self, client: Any, s: dict, doc: dict, cause: Exception, attempts: int,
+                   started_here: bool) -> dict | None:
+        """Adopt the image already holding the id, or explain why not (409, or a POST with unknown outcome)."""
+        image_id = s["image_id"]
+        try:
+            current = client.describe_image(image_id, region=s["region"])
+        except NotFoundError:
+            if attempts <= 1:
+                raise cause
+            return self._build(client, s, doc, attempts=attempts - 1, started_here=started_here)
+        existing = self._fetch_configuration(current)
+        found = identity.Existing(
+            same_configuration=None if existing is None else config.canonical(config.without_owner(existing))
+            == config.canonical(config.without_owner(doc)),
+            owner=config.owner_of(existing) if existing is not None else None,
+            generation=config.tag_of(existing, config.GENERATION_TAG) if existing is not None else None)
+        status = current.get("imageBuildStatus")
+        verdict = identity.adoption(found, owner=s["owner"], generation=s["generation"],
+                                    adopt_existing=s["adopt_existing"], started_here=started_here)
+        if verdict != identity.ADOPT:
+            raise ImageClash(_refusal(verdict, image_id, status, found))
+        own_build = started_here and (found.generation or "") == (s["generation"] or "")
+        log.info("image %s: adopting the existing image (%s)%s", image_id, status,
+                 "" if own_build else ", built by an earlier run of this resource" if found.owner == s["owner"]
+                 else " (adopt_existing=true)")
+        if status == "BUILD_COMPLETE":
+            if not own_build:
+                _adopted[(s["region"], image_id)] = found.generation or ""
+            return current
+        if status == "BUILD_IN_PROGRESS":
+            return None  # the caller waits for it
+        if status in ("BUILD_FAILED", "DELETE_IN_PROGRESS") and attempts > 1:
+            log.info("image %s: removing the %s image before building again", image_id, status)
+            self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60)
+            return self._build(client, s, doc, attempts=attempts - 1, started_here=started_here)
+        raise ImageClash(f"image {image_id!r} exists in state {status} ({_reasons_of(current) or 'no reason given'}) "
+                         f"and cannot be adopted; delete it (pcluster delete-image --image-id {image_id}) and "
+                         "run `pulumi up` again")
+
+    @staticmethod
+    def _fetch_configuration(current: dict) -> dict | None:
+        """The configuration an existing image was built from (a presigned S3 URL), or None if unavailable."""
+        url = (current.get("imageConfiguration") or {}).get("url")
+        if not url or not url.startswith(("http://", "https://")):
+            return None
+        try:
+            answer = requests.get(url, timeout=30)
+            answer.raise_for_status()
+            return config.load(answer.text)
+        except requests.RequestException as exc:  # its text quotes the URL: a signature and the API's session token
+            failed = f"HTTP {exc.response.status_code}" if exc.response is not None else type(exc).__name__
+            log.warning("could not read the existing image's configuration: %s from its presigned URL", failed)
+            return None
+        except config.ConfigError as exc:
+            log.warning("could not read the existing image's configuration: %s", exc)
+            return None
+
+    def _await_build(self, client: Any, s: dict) -> dict:
+        image_id = s["image_id"]
+        timeout = s["build_timeout_minutes"] * 60
+        try:
+            outcome = waiter.wait(lambda: client.describe_image(image_id, region=s["region"]), waiter.BUILD,
+                                  timeout=timeout, what=f"image {image_id} build")
+        except waiter.WaitTimeout as exc:
+            raise BuildFailed(
+                f"image {image_id!r} was still {exc.last_status or 'building'} after build_timeout_minutes="
+                f"{s['build_timeout_minutes']:g}. The build continues server-side; the next `pulumi up` finds it, "
+                f"adopts it (it carries this resource's ownership tag) and waits for it. To stop it instead: "
+                f"pcluster delete-image --image-id {image_id}") from None
+        if outcome.state == "success":
+            return outcome.response
+        raise BuildFailed(self._failure_report(client, s, outcome))
+
+    def _failure_report(self, client: Any, s: dict, outcome: waiter.Outcome) -> str:
+        image_id = s["image_id"]
+        if outcome.response is None:
+            return (f"image {image_id!r} disappeared while building (deleted out of band?); "
+                    "the next `pulumi up` builds it again")
+        reasons = self._why_failed(client, s, outcome.response)
+        if outcome.status != "BUILD_FAILED":
+            cleanup = f"the image is now {outcome.status}; nothing was cleaned up"
+        elif s["keep_failed_image"]:
+            cleanup = ("the failed image was kept for inspection (keep_failed_image=true); the next `pulumi up` "
+                       f"deletes it and builds again, or delete it yourself: pcluster delete-image --image-id "
+                       f"{image_id}")
+        else:
+            try:
+                self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60)
+                cleanup = "the failed image was deleted, so the next `pulumi up` builds it again"
+            except PcImageError as exc:  # ApiError included
+                cleanup = f"deleting the failed image also failed ({exc}); delete it before the next `pulumi up`"
+        details = "\n".join(f"  - {r}" for r in reasons) or "  - (the API gave no reason)"
+        return f"image {image_id!r} build failed ({outcome.status}):\n{details}\n{cleanup}"
+
+    def _why_failed(self, client: Any, s: dict, described: dict) -> list[str]:
+        """Everything that says why a build failed; each source is best-effort."""
+        image_id, region = s["image_id"], s["region"]
+        reasons = [_reasons_of(described)] if _reasons_of(described) else []
+        try:
+            events = client.get_image_stack_events(image_id, region=region).get("events") or []
+            reasons += [f"{e.get('logicalResourceId')} {e.get('resourceStatus')}: {e.get('resourceStatusReason')}"
+                        for e in events if str(e.get("resourceStatus", "")).endswith("_FAILED")
+                        and e.get("resourceStatusReason")][:5]
+        except (ApiError, TransportError) as exc:
+            log.debug("no stack events for %s: %s", image_id, exc)
+        try:
+            streams = client.list_image_log_streams(image_id, region=region).get("logStreams") or []
+            if streams:
+                newest = max(streams, key=lambda st: str(st.get("lastEventTimestamp") or ""))
+                events = client.get_image_log_events(image_id, newest["logStreamName"], region=region,
+                                                     limit=LOG_TAIL_LINES)
+                lines = [_shorten(str(e.get("message", "")).rstrip(), LOG_LINE_CHARS) for e in events.get("events") or []]
+                if lines:
+                    reasons.append(f"build log {newest['logStreamName']} (last lines):\n      "
+                                   + "\n      ".join(lines[-LOG_TAIL_LINES:]))
+        except (ApiError, TransportError, KeyError) as exc:
+            log.debug("no build log for %s: %s", image_id, exc)
+        return reasons
+
+    # ------------------------------------------------------------ read, update
+
+    def read(self, id_: str, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(id, outputs), or ("", {}) once the image is gone (or going): the engine drops it from the state."""
+        s = settings(props)
+        try:
+            described = self._client(s).describe_image(id_, region=s["region"])
+        except NotFoundError:
+            log.info("image %s no longer exists; removing it from the state", id_)
+            return "", {}
+        status = described.get("imageBuildStatus")
+        if status in GOING:  # someone is deleting it: keeping it would plan nothing while it disappears
+            log.info("image %s is being deleted (%s); removing it from the state", id_, status)
+            return "", {}
+        result = outputs({**s, "image_id": id_}, described)
+        if _unusable(result):  # kept, with what is wrong: the next preview plans its rebuild (see diff)
+            log.warning("image %s is %s%s: the next `pulumi up` deletes and rebuilds it", id_, status,
+                        "" if result.get("ami_id") else " with no AMI")
+        return id_, result
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        # Only options change in place, and they matter only to later operations. But the image must still be
+        # reachable through a new endpoint or identity: else refresh would drop it and destroy would leave it.
+        s = settings(news)
+        moved = [name for name in ("api_url", "aws_profile", "role_arn") if olds.get(name) != s[name]]
+        if moved:
+            self._verify_reachable(id_, s, moved)
+        kept = {f.name: olds[f.name] for f in OUTPUTS_ONLY if olds.get(f.name) is not None}
+        return {**outputs(s, None), **kept}
+
+    def _verify_reachable(self, image_id: str, s: dict, moved: list[str]) -> None:
+        changed = ", ".join(moved)
+        try:
+            self._client(s).describe_image(image_id, region=s["region"])
+        except NotFoundError:
+            raise PcImageError(
+                f"image {image_id!r} cannot be found through the new {changed} (describe_image in {s['region']} "
+                "answered 404); nothing was changed. Point the settings at the API and identity that manage this "
+                "image, or replace the image on purpose by also changing its configuration or image_id.") from None
+        except (ApiError, TransportError, EndpointNotConfigured) as exc:
+            raise PcImageError(f"image {image_id!r} could not be checked through the new {changed}: {exc}; "
+                               "nothing was changed") from None
+
+    # ------------------------------------------------------------ delete
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        s = settings(props)
+        if _adopted.get((s["region"], id_)) == (s["generation"] or ""):  # the generation a replacement adopted
+            del _adopted[(s["region"], id_)]
+            log.warning(
+                "image %s: not deleted: its replacement has the same configuration and image id and took it over, "
+                "so it is still in use by the stack. To build it anew under the same id, set "
+                "delete_before_replace=True on the resource and replace it again (`pulumi up --replace <urn>`).", id_)
+            return
+        self._delete_and_wait(self._client(s), s, id_, timeout=s["delete_timeout_minutes"] * 60)
+
+    def _delete_and_wait(self, client: Any, s: dict, image_id: str, *, timeout: float) -> None:
+        region, start = s["region"], time.monotonic()
+
+        def left() -> float:
+            return max(0.0, timeout - (time.monotonic() - start))
+
+        def settle() -> None:
+            try:
+                waiter.wait(lambda: client.describe_image(image_id, region=region), waiter.SETTLED,
+                            timeout=left(), what=f"image {image_id} build (before deleting it)")
+            except waiter.WaitTimeout as exc:
+                raise DeleteFailed(f"image {image_id!r} is still building after delete_timeout_minutes="
+                                   f"{s['delete_timeout_minutes']:g}; a build cannot be deleted while it runs. "
+                                   "Run `pulumi destroy` again later.") from exc
+
+        try:
+            if client.describe_image(image_id, region=region).get("imageBuildStatus") == "BUILD_IN_PROGRESS":
+                settle()
+        except NotFoundError:
+            return
+        for attempt in (1, 2):
+            try:
+                client.delete_image(image_id, region=region, force=s["force_delete"])
+                break
+            except NotFoundError:
+                return
+            except BadRequestError as exc:
+                try:
+                    building = client.describe_image(image_id, region=region).get(
+                        "imageBuildStatus") == "BUILD_IN_PROGRESS"
+                except NotFoundError:
+                    return
+                if building and attempt == 1:
+                    settle()
+                    continue
+                raise DeleteFailed(_refused_delete(image_id, exc.message.rstrip(". "), s["force_delete"])) from exc
+        try:
+            outcome = waiter.wait(lambda: client.describe_image(image_id, region=region), waiter.DELETE,
+                                  timeout=left(), what=f"image {image_id} deletion")
+        except waiter.WaitTimeout as exc:
+            raise DeleteFailed(f"image {image_id!r} was still {exc.last_status} after delete_timeout_minutes="
+                               f"{s['delete_timeout_minutes']:g}; run the delete again later") from exc
+        if outcome.state == "failure":
+            raise DeleteFailed(f"deleting image {image_id!r} failed ({outcome.status}): "
+                               f"{_reasons_of(outcome.response) or 'no reason given'}")
+
+    # ------------------------------------------------------------ helpers
+
+    def _api_url(self, s: dict) -> str:
+        return endpoint.resolve_api_url(s["api_url"], config=self.stack_config)
+
+    def _client(self, s: dict) -> Any:
+        # Signed for the API's own region (host name, else the session's): the image region is a query
+        # parameter on every call, and may differ from where the API is deployed.
+        return client_for(self._api_url(s), None, s["aws_profile"], s["role_arn"])
+
+
+def _log_validation_messages(image_id: str, body: Any, redact: Redactor) -> None:
+    """Validator findings below validation_failure_level: worth a warning, not a failure."""
+    messages = body.get("validationMessages") if isinstance(body, dict) else None
+    for message in messages or []:
+        log.warning("image %s: %s (%s): %s", image_id, message.get("type"), message.get("level"),
+                    redact(str(message.get("message"))))
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _reasons_of(described: dict | None) -> str:
+    described = described or {}
+    parts = [described.get("cloudformationStackStatusReason"), described.get("imagebuilderImageStatusReason")]
+    return "; ".join(str(p) for p in parts if p)
+
+
+def _refusal(verdict: str, image_id: str, status: str | None, found: identity.Existing) -> str:
+    """Why the image holding the id is not adopted, and what to do."""
+    if verdict == identity.REPLACED_GENERATION:
+        return (f"image id {image_id!r} is held by the image this replacement would replace (status {status}); "
+                "adopting it would let the engine delete it right after. To build it anew under the same id, set "
+                "delete_before_replace=True on the resource (the old image is deleted first); or give the "
+                "resource a new image_id.")
+    if verdict == identity.PREVIOUS_CONFIGURATION:
+        return (f"image id {image_id!r} holds this resource's image built from its previous configuration (status "
+                f"{status}), and an id cannot exist twice: a configuration change of a fixed image_id must delete "
+                "the old image before building the new one. Remove delete_before_replace=False (the provider asks "
+                "for delete-before-replace), or choose a new image_id, or omit image_id to derive one.")
+    if found.same_configuration is None:
+        what = "its configuration could not be read"
+    elif not found.same_configuration:
+        what = "it was built from a different configuration"
+    else:
+        what = f"it was built by {found.owner!r}" if found.owner else "it was not built by this resource"
+    adopt = ("set adopt_existing=True to take it over as it is; " if found.same_configuration else
+             "adopt_existing=True only takes over an image built from the same configuration; ")
+    return (f"image id {image_id!r} is already taken (status {status}) and {what}. Choices: {adopt}choose another "
+            "image_id (or omit image_id to derive a unique one); or delete the existing image (pcluster delete-image "
+            f"--image-id {image_id}) and run `pulumi up` again.")
+
+
+def _refused_delete(image_id: str, reason: str, forced: bool) -> str:
+    # The delete of a replaced image, and its retries, run with the old inputs: the program cannot change them,
+    # so force_delete only helps an image whose resource is still declared.
+    force = "" if forced else (" If the resource is still in your program, setting force_delete=True and running "
+                               "`pulumi up` lets the next delete go ahead anyway.")
+    return (f"the API refused to delete image {image_id!r}: {reason}. Stop what uses the AMI (instances, launch "
+            f"templates, shares) and run `pulumi up` or `pulumi destroy` again.{force} To give up on it instead: "
+            f"`pulumi state delete <urn>`, then `pcluster delete-image --image-id {image_id} --force true`.")
+
+
+def _unusable(olds: dict) -> list[str]:
+    """The outputs that say a refreshed image can no longer be used (empty when it can, or nobody looked)."""
+    status = olds.get("image_build_status")
+    if status is None:
+        return []
+    if status != "BUILD_COMPLETE":
+        return ["image_build_status"]
+    return [] if olds.get("ami_id") else ["ami_id"]
