@@ -20,7 +20,7 @@ import requests
 from pulumi.output import Unknown
 
 from . import config, endpoint, identity, waiter
-from .errors import (ApiError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured,
+from .errors import (ApiError, AuthError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured,
                      InternalServiceError, NotFoundError, PcImageError, TransportError, UnknownOutcomeError)
 from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
 
@@ -344,7 +344,9 @@ class Lifecycle:
         except BadRequestError as exc:
             reasons = [redact(f"{e.get('type', 'validation')} ({e.get('level', 'ERROR')}): {e.get('message')}")
                        for e in exc.validation_errors] or [redact(f"the API rejected the configuration: {exc.message}")]
-        except (ApiError, TransportError) as exc:  # unreachable, throttled, 5xx, not allowed: not the config's fault
+        except AuthError as exc:  # no credentials, a wrong stage, the wrong signing region: `up` would fail too
+            return [Failure("api_url", redact(f"the API refused the dry run of image {s['image_id']}: {exc}"))]
+        except (ApiError, TransportError) as exc:  # unreachable, throttled, 5xx: uncertain, and not the config's fault
             log.warning("image %s: could not validate the configuration against the API (%s); "
                         "`pulumi up` will report any problem when it builds", s["image_id"], redact(str(exc)))
             return []

@@ -167,3 +167,13 @@ def test_a_preview_against_a_throttling_api_warns_and_moves_on(deployment: Deplo
     assert emulator.counters()["build_image"] == provider.DRYRUN_MAX_ATTEMPTS
     assert emulator.counters()["builds_started"] == 0
     assert "could not validate the configuration against the API" in deployment.host.stderr_text()
+
+
+def test_a_preview_against_the_wrong_stage_fails_with_what_to_check(deployment: Deployment, emulator):
+    # API Gateway answers an unknown stage with 403 "Missing Authentication Token": certain, so `up` would fail too
+    wrong_stage = emulator.url.rsplit("/", 1)[0] + "/beta"
+    with pytest.raises(Failed) as failed:
+        deployment.preview(deployment.program(api_url=wrong_stage))
+    (prop, reason), = failed.value.failures
+    assert prop == "api_url" and "Missing Authentication Token" in reason
+    assert emulator.counters()["builds_started"] == 0

@@ -7,6 +7,7 @@ from pulumi.dynamic import ReadResult
 from pulumi.output import Unknown
 
 from pulumi_pcimage import config
+from pulumi_pcimage.client import MissingCredentialsError
 from pulumi_pcimage.errors import AuthError, BadRequestError, TransportError, UnknownOutcomeError
 from pulumi_pcimage.fields import FIELDS, INPUTS
 from pulumi_pcimage.lifecycle import DERIVED, BuildFailed, DeleteFailed, ImageClash
@@ -116,14 +117,24 @@ def test_check_reports_one_failure_per_validator_message(prov, api):
     assert len(prov.check({}, inputs()).failures) == 2 and len(api.ops("build_image")) == 1
 
 
-@pytest.mark.parametrize("error", [TransportError("connection refused"), AuthError("forbidden")])
-def test_an_unreachable_api_is_a_warning_not_a_failure(prov, api, caplog, error):
+def test_an_unreachable_api_is_a_warning_not_a_failure(prov, api, caplog):
+    error = TransportError("connection refused")
     api.raise_on["build_image"] = [error, error]
     with caplog.at_level(logging.WARNING, logger="pulumi_pcimage"):
         _, failures = checked(prov)
     assert failures == {} and "could not validate the configuration" in caplog.text
     checked(prov)
     assert len(api.ops("build_image")) == 2, "warnings are not cached: the next preview tries again"
+
+
+@pytest.mark.parametrize("error", [
+    AuthError("HTTP 403: Missing Authentication Token", hint="is the URL the API's invoke URL with its stage?"),
+    MissingCredentialsError("no AWS credentials found", hint="set AWS_PROFILE or run `aws sso login`")])
+def test_a_certain_mistake_fails_the_preview(prov, api, error):
+    api.raise_on["build_image"] = [error]
+    _, failures = checked(prov)
+    assert failures == {"api_url": f"the API refused the dry run of image hpc-base: {error}"}
+    assert error.hint in failures["api_url"], "the hint says what to check"
 
 
 # ---------------------------------------------------------------- diff
