@@ -66,6 +66,7 @@ class Step:
     urn: str
     diff: DiffResult | None = None
     delete_before_replace: bool = False
+    inputs: dict = field(default_factory=dict)  # the checked inputs the step goes on with
 
 
 @dataclass
@@ -103,25 +104,24 @@ class Stack:
             raise CheckRejected(urn, result.failures)
         return result.inputs
 
-    def _plan(self, urn: str, news: dict, options: Options) -> tuple[Step, ResourceState | None, dict]:
+    def _plan(self, urn: str, news: dict, options: Options) -> tuple[Step, ResourceState | None]:
         old = self._old(urn, options)
         if old is None:
-            return Step("create", urn), None, self._check(urn, {}, news)
+            return Step("create", urn, inputs=self._check(urn, {}, news)), None
         if options.replace:
-            checked = self._check(urn, {}, news)
-            return Step("replace", urn, DiffResult(True, ["id"], [], False, []),
-                        bool(options.delete_before_replace)), old, checked
+            return Step("replace", urn, DiffResult(True, ["id"], [], False, []), bool(options.delete_before_replace),
+                        self._check(urn, {}, news)), old
         ignored = {key: old.inputs[key] for key in options.ignore_changes if key in old.inputs}
         checked = self._check(urn, old.inputs, {**news, **ignored})
         diff = self.host.diff(old.id, urn, old.outputs, checked, old_inputs=old.inputs,
                               ignore_changes=list(options.ignore_changes))
         if not diff.changes:
-            return Step("same", urn, diff), old, checked
+            return Step("same", urn, diff, inputs=checked), old
         if not diff.replaces:
-            return Step("update", urn, diff), old, checked
+            return Step("update", urn, diff, inputs=checked), old
         delete_first = diff.delete_before_replace if options.delete_before_replace is None \
             else options.delete_before_replace
-        return Step("replace", urn, diff, delete_first), old, self._check(urn, {}, news)
+        return Step("replace", urn, diff, delete_first, self._check(urn, {}, news)), old
 
     # --- operations ------------------------------------------------------------------------------------------------
 
@@ -130,7 +130,8 @@ class Stack:
         return self._plan(urn, news, options)[0]
 
     def up(self, urn: str, news: dict, options: Options = Options()) -> Step:
-        step, old, checked = self._plan(urn, news, options)
+        step, old = self._plan(urn, news, options)
+        checked = step.inputs
         try:
             if step.op == "create":
                 self._create(urn, checked)

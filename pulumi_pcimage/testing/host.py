@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -49,16 +50,35 @@ from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grp
 
 UNKNOWN = rpc.UNKNOWN
 START_TIMEOUT = 30.0  # seconds for the host to print its port; generous for a loaded 2-core CI machine
+LONG_CALL_MARGIN = 600.0  # seconds beyond a resource's own timeouts before a Create or Delete call is given up
 
 
 class HostError(Exception):
-    """A gRPC call to the provider host failed; ``details`` is what the user would see (for a provider exception,
-    the host sends the whole traceback)."""
+    """A gRPC call to the provider host failed. ``message`` is the provider's own message (what to read first);
+    ``details`` is all the host sent, which for a provider exception is the whole traceback (``traceback``)."""
 
     def __init__(self, code: grpc.StatusCode | None, details: str):
-        super().__init__(f"{code.name if code else 'HOST'}: {details}")
         self.code = code
         self.details = details
+        self.message, self.traceback = _split_traceback(details)
+        super().__init__(f"{code.name if code else 'HOST'}: {self.message}")
+
+
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*: ")
+
+
+def _split_traceback(details: str) -> tuple[str, str]:
+    """(the exception's message, the traceback) of a Python traceback; (details, "") for anything else."""
+    if not details.startswith("Traceback (most recent call last):"):
+        return details, ""
+    lines = details.splitlines()
+    # The exception line is the first one at column 0 after the last frame ("  File ..." and its indented lines).
+    last_frame = max((i for i, line in enumerate(lines) if line.startswith("  File ")), default=0)
+    for index in range(last_frame + 1, len(lines)):
+        if lines[index] and not lines[index].startswith(" "):
+            message = "\n".join(lines[index:])
+            return _EXCEPTION_LINE.sub("", message, count=1), "\n".join(lines[:index])
+    return details, ""
 
 
 @dataclass
@@ -149,7 +169,9 @@ class ProviderHost:
                  max_workers: int | None = None, call_timeout: float | None = 300.0):
         self.project = project
         self.config = dict(config or {})
-        self.call_timeout = call_timeout  # gRPC deadline per call, so a wedged host fails a test instead of hanging
+        # gRPC deadline of short calls, so a wedged host fails a test instead of hanging; Create and Delete get the
+        # resource's own build/delete timeouts on top (None: no deadline at all).
+        self.call_timeout = call_timeout
         self._own_dir = project_dir is None
         self.project_dir = Path(tempfile.mkdtemp(prefix="pcimage-host-")) if project_dir is None else Path(project_dir)
         if self._own_dir:
@@ -287,11 +309,11 @@ class ProviderHost:
 
     # --- the resource operations ----------------------------------------------------------------------------------
 
-    def _rpc(self, method: str, request: Any) -> Any:
+    def _rpc(self, method: str, request: Any, deadline: float | None = None) -> Any:
         if self._stub is None:
             raise HostError(None, "provider host is not running (use ProviderHost as a context manager)")
         try:
-            return getattr(self._stub, method)(request, timeout=self.call_timeout)
+            return getattr(self._stub, method)(request, timeout=deadline or self.call_timeout)
         except grpc.RpcError as exc:
             raise HostError(exc.code(), exc.details() or "") from None
 
@@ -315,9 +337,19 @@ class ProviderHost:
             delete_before_replace=response.deleteBeforeReplace, diffs=list(response.diffs),
             detailed={k: provider_pb2.PropertyDiff.Kind.Name(v.kind) for k, v in response.detailedDiff.items()})
 
+    def _deadline(self, props: dict | None, *minutes: tuple[str, float]) -> float | None:
+        """A long call's gRPC deadline follows the resource's own timeouts (a real build takes 30-90 minutes)."""
+        if self.call_timeout is None:
+            return None
+        props = props or {}
+        budget = sum(float(props.get(name) or default) * 60 for name, default in minutes)
+        return max(self.call_timeout, budget + LONG_CALL_MARGIN)
+
     def create(self, urn: str, props: dict, timeout: float | None = None) -> tuple[str, dict]:
+        # A failed build is also deleted before Create answers: both budgets.
         response = self._rpc("Create", provider_pb2.CreateRequest(
-            properties=self._s(props), timeout=timeout or 0, **_name_and_type(urn)))
+            properties=self._s(props), timeout=timeout or 0, **_name_and_type(urn)),
+            self._deadline(props, ("build_timeout_minutes", 180), ("delete_timeout_minutes", 60)))
         return response.id, _props(response.properties)
 
     def read(self, id: str, urn: str, props: dict, *, inputs: dict | None = None) -> tuple[str, dict]:
@@ -336,7 +368,7 @@ class ProviderHost:
                timeout: float | None = None) -> None:
         self._rpc("Delete", provider_pb2.DeleteRequest(
             id=id, properties=self._s(props), old_inputs=self._s(old_inputs), timeout=timeout or 0,
-            **_name_and_type(urn)))
+            **_name_and_type(urn)), self._deadline(props, ("delete_timeout_minutes", 60)))
 
     # Non-blocking variants (same arguments) for concurrency tests and benchmarks.
     def check_async(self, *args, **kwargs) -> futures.Future:

@@ -30,6 +30,7 @@ from pulumi.runtime import rpc, run_in_stack, set_all_config
 from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.settings import SETTINGS, reset_options
 
+from pulumi_pcimage.testing.engine import CheckRejected, Options, Stack, Step
 from pulumi_pcimage.testing.host import ProviderHost, _plain, urn
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"  # the type token prefix of every dynamic.Resource
@@ -60,6 +61,7 @@ class ProgramRun:
     resources: list[RegisteredResource] = field(default_factory=list)
     project: str = "quickstart"
     stack: str = "dev"
+    steps: list[Step] = field(default_factory=list)  # with a Stack: what the engine did (or would do) per resource
 
     def resource(self, name: str) -> RegisteredResource:
         matches = [r for r in self.resources if r.name == name]
@@ -79,9 +81,12 @@ def _unwrap_secrets(value: Any) -> Any:
 
 class _ForwardingMocks(Mocks):
     def __init__(self, host: ProviderHost, project: str, stack: str, preview: bool,
-                 calls: dict[str, Callable[[dict], dict]]):
+                 calls: dict[str, Callable[[dict], dict]], state: Stack | None):
         self.host, self.project, self.stack, self.preview, self.calls = host, project, stack, preview, calls
+        self.state = state
         self.resources: list[RegisteredResource] = []
+        self.registration = threading.local()  # (urn, Options) of the registration being served on this thread
+        self.steps: list[Step] = []
         self._lock = threading.Lock()  # the SDK registers resources from executor threads
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
@@ -98,7 +103,9 @@ class _ForwardingMocks(Mocks):
     def _dynamic(self, args: MockResourceArgs) -> tuple[str, dict, dict]:
         if "__provider" not in args.inputs:
             raise ValueError(f"dynamic resource {args.name!r} has no __provider input")
-        resource_urn = urn(args.name, args.typ, project=self.project, stack=self.stack)
+        resource_urn, options = self.registration.current
+        if self.state is not None:
+            return self._stateful(resource_urn, args, options)
         # During preview unknowns arrive as pulumi.output.Unknown; the host sends them as the UNKNOWN sentinel.
         checked = self.host.check(resource_urn, {}, args.inputs)
         if checked.failures:
@@ -108,6 +115,22 @@ class _ForwardingMocks(Mocks):
         id_, outputs = self.host.create(resource_urn, checked.inputs)
         return id_, checked.inputs, outputs
 
+    def _stateful(self, resource_urn: str, args: MockResourceArgs, options: Options) -> tuple[str, dict, dict]:
+        assert self.state is not None
+        try:
+            step = (self.state.preview if self.preview else self.state.up)(resource_urn, args.inputs, options)
+        except CheckRejected as exc:
+            raise CheckFailed(args.typ, args.name, exc.failures) from None
+        with self._lock:
+            self.steps.append(step)
+        if self.preview:
+            old = self.state.resources.get(resource_urn)
+            if step.op == "same" and old is not None:
+                return old.id, old.inputs, dict(old.outputs)
+            return (old.id if old else ""), step.inputs, dict(step.inputs)
+        done = self.state.resources[resource_urn]
+        return done.id, done.inputs, done.outputs
+
     def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
         if args.token not in self.calls:
             raise NotImplementedError(f"no mock for function {args.token!r}; pass calls={{token: fn}} to run_program")
@@ -115,9 +138,36 @@ class _ForwardingMocks(Mocks):
 
 
 class _RecordingMonitor(MockMonitor):
-    """Keeps what the root stack registers as its outputs: the program's exports."""
+    """Keeps what the root stack registers as its outputs (the program's exports), and hands each registration's
+    URN and engine-relevant options to the mocks."""
 
     stack_outputs: dict | None = None
+
+    def __init__(self, mocks: _ForwardingMocks, project: str, stack: str):
+        super().__init__(mocks)
+        self.forwarding, self.project, self.stack = mocks, project, stack
+
+    def RegisterResource(self, request):
+        resource_urn = self.make_urn(request.parent, request.type, request.name)
+        options = Options(
+            ignore_changes=tuple(request.ignoreChanges),
+            delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None,
+            aliases=tuple(self._alias_urn(alias, request) for alias in request.aliases)
+            + tuple(request.aliasURNs))
+        self.forwarding.registration.current = (resource_urn, options)
+        return super().RegisterResource(request)
+
+    def _alias_urn(self, alias: Any, request: Any) -> str:
+        if alias.urn:
+            return alias.urn
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        stack, project = spec.stack or self.stack, spec.project or self.project
+        type_, name = spec.type or request.type, spec.name or request.name
+        if parent:
+            qualified = parent.split("::")[2] + "$" + type_
+            return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+        return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
 
     def RegisterResourceOutputs(self, request):
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
@@ -137,20 +187,47 @@ def _drop_unretrieved(loop: asyncio.AbstractEventLoop, context: dict) -> None:
         loop.default_exception_handler(context)
 
 
-def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: str = "quickstart",
+def project_name(program_dir: str | os.PathLike) -> str:
+    """The project's name, from its Pulumi.yaml (as the CLI reads it)."""
+    import yaml
+
+    path = Path(program_dir) / "Pulumi.yaml"
+    try:
+        name = (yaml.safe_load(path.read_text()) or {}).get("name")
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read the project name from {path}: {exc}") from None
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{path} has no `name:`")
+    return name
+
+
+def _namespaced(config: dict[str, Any], project: str) -> dict[str, Any]:
+    # `pulumi config set key value` stores `<project>:key`: do the same for keys without a namespace.
+    return {(key if ":" in key else f"{project}:{key}"): value for key, value in config.items()}
+
+
+def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: str | None = None,
                 stack: str = "dev", config: dict[str, Any] | None = None, preview: bool = False,
-                calls: dict[str, Callable[[dict], dict]] | None = None) -> ProgramRun:
+                calls: dict[str, Callable[[dict], dict]] | None = None, state: Stack | None = None) -> ProgramRun:
     """Run ``program_dir/__main__.py``; return its resolved exports and every resource it registered.
 
-    ``config`` holds stack config keys such as ``{"pcimage:apiUrl": "..."}`` for ``pulumi.Config`` in the program.
+    ``project`` defaults to the name in ``program_dir/Pulumi.yaml``. ``config`` holds stack config such as
+    ``{"pcimage:apiUrl": "..."}``; keys without a namespace get the project's, as ``pulumi config set`` does.
     ``calls`` maps invoke tokens to functions returning their result; any other invoke fails the run.
+
+    Without ``state`` every run starts from nothing (Check, then Create). With a ``Stack`` the run is a
+    ``pulumi preview`` or ``pulumi up`` against that state: each dynamic resource goes through the engine's
+    sequences (update, replacement, options such as ``ignore_changes``, ``aliases`` and ``delete_before_replace``
+    as the program set them), and an ``up`` then deletes the resources the program no longer declares.
     """
     program_dir = Path(program_dir).resolve()
     main = program_dir / "__main__.py"
     if not main.is_file():
         raise FileNotFoundError(f"{main} not found: program_dir must be a Pulumi project with a __main__.py")
-    mocks = _ForwardingMocks(host, project, stack, preview, dict(calls or {}))
-    monitor = _RecordingMonitor(mocks)
+    project = project or project_name(program_dir)
+    config = _namespaced(dict(config or {}), project)
+    mocks = _ForwardingMocks(host, project, stack, preview, dict(calls or {}), state)
+    monitor = _RecordingMonitor(mocks, project, stack)
     outcome: dict[str, Any] = {}
 
     def run() -> None:  # on a fresh thread: an empty contextvars context and no event loop yet
@@ -189,16 +266,27 @@ def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: 
         raise outcome["error"]
     if monitor.stack_outputs is None:
         raise RuntimeError(f"{main} finished but its stack registered no outputs")
-    return ProgramRun(monitor.stack_outputs, list(mocks.resources), project, stack)
+    run = ProgramRun(monitor.stack_outputs, list(mocks.resources), project, stack, list(mocks.steps))
+    if state is not None:
+        declared = {step.urn for step in mocks.steps}
+        gone = [urn_ for urn_ in state.resources if urn_ not in declared]
+        if preview:
+            run.steps += [Step("delete", urn_) for urn_ in gone]
+        else:  # the engine deletes what the program no longer declares, dependents first
+            for urn_ in reversed(gone):
+                state.destroy(urn_)
+                run.steps.append(Step("delete", urn_))
+    return run
 
 
 def destroy_program(run: ProgramRun, host: ProviderHost) -> list[RegisteredResource]:
-    """``pulumi destroy`` of what ``run`` created: Delete every dynamic resource through ``host``, dependents
-    first as the engine orders it; returns the deleted resources."""
-    deleted = []
-    for resource in reversed(run.resources):
-        if resource.id and resource.type.startswith(DYNAMIC_PREFIX):
-            host.delete(resource.id, urn(resource.name, resource.type, project=run.project, stack=run.stack),
-                        resource.outputs, old_inputs=resource.inputs)
-            deleted.append(resource)
-    return deleted
+    """``pulumi destroy`` of what ``run`` created: Delete every dynamic resource through ``host``, all at once as
+    the engine does for resources that do not depend on each other (``--parallel`` is unbounded by default);
+    returns the deleted resources. The first failure is raised once every delete has ended."""
+    doomed = [r for r in run.resources if r.id and r.type.startswith(DYNAMIC_PREFIX)]
+    pending = [host.delete_async(r.id, urn(r.name, r.type, project=run.project, stack=run.stack), r.outputs,
+                                 old_inputs=r.inputs) for r in doomed]
+    errors = [exc for done in pending if (exc := done.exception()) is not None]
+    if errors:
+        raise errors[0]
+    return doomed

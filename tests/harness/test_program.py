@@ -51,8 +51,12 @@ def test_check_failure_stops_the_run_naming_field_and_rule(host, tmp_path):
 
 
 def test_failed_create_stops_the_run_with_the_provider_message(host, tmp_path):
-    with pytest.raises(HostError, match="RuntimeError: quota exceeded"):
+    with pytest.raises(HostError) as failed:
         run_program(PROGRAM, host, project="toy", config={"toy:directory": str(tmp_path), "toy:fail": "quota exceeded"})
+    assert str(failed.value) == "UNKNOWN: quota exceeded", "the provider's message first"
+    assert failed.value.message == "quota exceeded" and "RuntimeError" not in failed.value.message
+    assert failed.value.traceback.startswith("Traceback (most recent call last):"), "the traceback on request"
+    assert "RuntimeError: quota exceeded" in failed.value.details
     assert list(tmp_path.iterdir()) == []  # the dependent resource was never created
 
 
@@ -65,3 +69,9 @@ def test_runs_are_independent(host, tmp_path):
     assert first.outputs["path"] == UNKNOWN
     assert second.outputs["summary"] == "stack-banner:again" and len(second.resources) == 2
     assert settings.get_root_resource() is None  # nothing left behind in the caller's context
+
+
+def test_project_comes_from_pulumi_yaml_and_bare_config_keys_get_its_namespace(host, tmp_path):
+    # `pulumi config set directory ...` in project "toy" stores `toy:directory`; run_program does the same
+    run = run_program(PROGRAM, host, config={"directory": str(tmp_path)})
+    assert run.project == "toy" and (tmp_path / "hello.txt").read_text() == "hello"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pulumi_pcimage.testing import UNKNOWN, ProviderHost, destroy_program, run_program
+from pulumi_pcimage.testing import UNKNOWN, ProviderHost, Stack, destroy_program, run_program
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -113,3 +113,29 @@ def test_run_local_runs_the_quickstart_end_to_end():
     ami = re.search(r"^ami_id: (\S+)$", out, re.MULTILINE).group(1)
     assert AMI_ID.match(ami) and "BUILD_COMPLETE" in out
     assert f"OK: built {ami}, destroyed it, no image left." in out
+
+
+def test_quickstart_rerun_against_a_kept_state_replaces_once_and_leaks_nothing(host, api, tmp_path):
+    # `pulumi up`, a configuration change, `pulumi preview`, `pulumi up`, `pulumi destroy`, the state kept in a file
+    # between runs as the CLI keeps it (the engine's sequences: pulumi_pcimage/testing/engine.py)
+    state = Stack(host, tmp_path / "state.json")
+    first = run_program(EXAMPLES / "quickstart", host, state=state)
+    assert [step.op for step in first.steps] == ["create"]
+    old_image = first.outputs["image_id"]
+
+    state = Stack(host, tmp_path / "state.json")  # a new process, the same state file
+    same = run_program(EXAMPLES / "quickstart", host, state=state, preview=True)
+    assert [step.op for step in same.steps] == ["same"] and same.outputs["ami_id"] == first.outputs["ami_id"]
+
+    bigger = {"instanceType": "c6i.2xlarge"}  # no namespace: the project's, as `pulumi config set` stores it
+    planned = run_program(EXAMPLES / "quickstart", host, state=state, config=bigger, preview=True)
+    assert [(step.op, step.diff.replaces) for step in planned.steps] == [
+        ("replace", ["image_configuration", "image_id"])]
+    assert api.images() == [old_image], "a preview builds nothing"
+
+    second = run_program(EXAMPLES / "quickstart", host, state=state, config=bigger)
+    assert [step.op for step in second.steps] == ["replace"]
+    assert api.images() == [second.outputs["image_id"]] != [old_image], "the old image was deleted, none leaked"
+
+    state.destroy()
+    assert api.images() == [] and Stack(host, tmp_path / "state.json").resources == {}

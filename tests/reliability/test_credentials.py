@@ -14,7 +14,7 @@ import pytest
 
 from pulumi_pcimage.emulator import Emulator
 from tests.engine.conftest import PROJECT, Deployment, wait_for
-from pulumi_pcimage.testing import HostError, ProviderHost
+from pulumi_pcimage.testing import CheckRejected, HostError, ProviderHost
 
 from .conftest import ACCESS_KEY, FAST_POLLING, HOST_ENV, REGION, SECRET_KEY
 from .leaks import SECRETS
@@ -103,12 +103,14 @@ def test_keys_rotated_several_times_during_one_build_are_picked_up(tmp_path, no_
 
 
 def failed_up(host: ProviderHost, emulator: Emulator) -> str:
-    """`pulumi up` of one image that must fail; the message the user reads."""
+    """`pulumi up` of one image that must fail, already at its preview's check (an auth failure is certain); the
+    message the user reads."""
     image = Deployment(host, emulator)
-    with pytest.raises(HostError) as failure:
+    with pytest.raises(CheckRejected) as failure:
         image.up(image.program())
     assert image.id == "" and emulator.counters()["builds_started"] == 0
-    message = failure.value.details
+    (prop, message), = failure.value.failures
+    assert prop == "api_url"
     assert [what for what, secret in SECRETS.items() if secret in message] == [], "no secret in the message"
     return message
 
@@ -126,8 +128,8 @@ def test_an_auth_failure_says_which_and_what_to_check_without_retrying(emulator,
         message = failed_up(host, emulator)
     for words in expected:
         assert words in message, f"{case}: {words!r} not in {message}"
-    # One request for the preview's dry run (a warning: preview goes on) and one for the build: never repeated.
-    assert emulator.counters()["auth_failures"] == emulator.counters()["total"] == 2
+    # One request, the preview's dry run, fails the check: never repeated, nothing built.
+    assert emulator.counters()["auth_failures"] == emulator.counters()["total"] == 1
     figures.add(auth_failures_checked=1)
 
 
@@ -135,7 +137,7 @@ def test_a_clock_far_off_says_expired_and_check_the_clock(emulator, host, figure
     emulator.verifier.clock = lambda: time.time() + 3600  # the API's clock is an hour ahead of ours
     message = failed_up(host, emulator)
     assert "Signature expired" in message and "check the system clock" in message
-    assert emulator.counters()["auth_failures"] == emulator.counters()["total"] == 2
+    assert emulator.counters()["auth_failures"] == emulator.counters()["total"] == 1
     figures.add(auth_failures_checked=1)
 
 

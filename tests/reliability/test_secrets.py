@@ -9,7 +9,7 @@ import dill
 from pulumi.runtime import rpc
 
 from pulumi_pcimage.client import ParallelClusterClient
-from pulumi_pcimage.lifecycle import PROVIDER_KEY
+from pulumi_pcimage.lifecycle import PROVIDER_KEY, Lifecycle
 from pulumi_pcimage.provider import CustomImageProvider
 from tests.engine.conftest import CONFIG, Deployment, foreign_configuration
 
@@ -58,7 +58,7 @@ def test_an_unreadable_presigned_url_is_not_quoted_in_the_log(emulator, caplog):
            "&X-Amz-Credential=ASIALAMBDAROLE0000001%2F20240101%2Fus-east-1%2Fs3%2Faws4_request"
            "&X-Amz-Security-Token=IQoJlambdaSessionToken&X-Amz-Signature=0bad")
     with caplog.at_level(logging.DEBUG, logger="pulumi_pcimage"):
-        assert CustomImageProvider._fetch_configuration({"imageConfiguration": {"url": url}}) is None
+        assert Lifecycle._fetch_configuration({"imageConfiguration": {"url": url}}) is None
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("pulumi_pcimage"))
     assert "could not read the existing image's configuration" in ours
     assert leaks(ours) == [] and "IQoJlambdaSessionToken" not in ours
