@@ -5,7 +5,8 @@
 Starts `pcimage-emulator` on 127.0.0.1 (a free port), then, with the Pulumi CLI: a local file backend in a
 temporary directory, `pulumi stack init`, `pulumi preview`, `pulumi up --yes`, `pulumi stack output`,
 `pulumi destroy --yes`. Without the CLI (or with --no-cli) the same program runs through the Pulumi SDK's own
-provider host, driven by `pulumi_pcimage.testing`: preview, up, the exported AMI id, destroy. Either way it
+provider host, driven by `pulumi_pcimage.testing` with a state kept between runs: preview, up, a configuration
+change (preview shows the replacement; up builds the new image and deletes the old one), destroy. Either way it
 checks that the emulator has no image left, and exits 0 on success.
 """
 
@@ -29,16 +30,18 @@ INSTALL_HINT = ("The Pulumi CLI is not installed; to use it: curl -fsSL https://
 
 def start_emulator(workdir: Path, build_seconds: float) -> tuple[subprocess.Popen, int]:
     port_file = workdir / "emulator.port"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pulumi_pcimage.emulator", "--host", "127.0.0.1", "--port", "0",
-         "--port-file", str(port_file), "--build-seconds", str(build_seconds), "--delete-seconds", "0.5",
-         "--region", REGION, "--db", str(workdir / "emulator.sqlite"), "--quiet"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = workdir / "emulator.log"  # a file, not a pipe: nobody has to keep reading it for the emulator to go on
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pulumi_pcimage.emulator", "--host", "127.0.0.1", "--port", "0",
+             "--port-file", str(port_file), "--build-seconds", str(build_seconds), "--delete-seconds", "0.5",
+             "--region", REGION, "--db", str(workdir / "emulator.sqlite"), "--quiet"],
+            stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.monotonic() + 30
     while not port_file.exists():
         if process.poll() is not None:
             raise SystemExit(f"pcimage-emulator exited with {process.returncode}: "
-                             f"{process.stderr.read().decode(errors='replace')}")
+                             f"{log.read_text(errors='replace')}")
         if time.monotonic() > deadline:
             process.kill()
             raise SystemExit("pcimage-emulator did not write its port within 30 s")
@@ -81,33 +84,49 @@ def with_cli(pulumi: str, workdir: Path) -> str:
     return ami_id
 
 
-def with_sdk_host(env: dict[str, str]) -> str:
-    """The same program, the engine's part played by pulumi_pcimage.testing against the SDK's real provider host."""
-    from pulumi_pcimage.testing import UNKNOWN, ProviderHost, destroy_program, run_program
+def with_sdk_host(env: dict[str, str], workdir: Path) -> str:
+    """The same program, the engine's part played by pulumi_pcimage.testing against the SDK's real provider host:
+    up, a configuration change (one replacement), destroy, the state kept in a file between runs as the CLI does."""
+    from pulumi_pcimage.testing import UNKNOWN, ProviderHost, Stack, run_program
 
     def show(outputs: dict) -> None:
         for key, value in sorted(outputs.items()):
             print(f"    {key}: {'(known after up)' if value == UNKNOWN else value}")
 
+    def steps(run) -> None:
+        for step in run.steps:
+            why = f" ({', '.join(step.diff.replaces)})" if step.diff and step.diff.replaces else ""
+            print(f"  {step.op} {step.urn.rsplit('::', 1)[-1]}{why}")
+
+    bigger = {"instanceType": "c6i.2xlarge"}
     with ProviderHost(PROJECT_DIR, project=PROJECT, env=env) as host:
+        state = Stack(host, workdir / "state.json")
         print("preview:")
-        planned = run_program(PROJECT_DIR, host, project=PROJECT, stack=STACK, preview=True)
-        for resource in planned.resources:
-            print(f"  + {resource.type} {resource.name} (create)")
+        planned = run_program(PROJECT_DIR, host, stack=STACK, state=state, preview=True)
+        steps(planned)
         show(planned.outputs)
 
         print("up:")
-        done = run_program(PROJECT_DIR, host, project=PROJECT, stack=STACK)
+        done = run_program(PROJECT_DIR, host, stack=STACK, state=state)
+        steps(done)
         show(done.outputs)
+
+        print(f"preview with config {bigger}:")
+        steps(run_program(PROJECT_DIR, host, stack=STACK, state=state, config=bigger, preview=True))
+        print(f"up with config {bigger}:")
+        changed = run_program(PROJECT_DIR, host, stack=STACK, state=state, config=bigger)
+        steps(changed)
+        show(changed.outputs)
         for line in host.stderr_text().splitlines():  # the provider's progress, shown by the CLI as diagnostics
             if line.startswith("pulumi_pcimage:"):
                 print(f"    {line}")
-        print(f"ami_id: {done.outputs['ami_id']}")
 
         print("destroy:")
-        for resource in destroy_program(done, host):
-            print(f"  - {resource.type} {resource.name} (deleted)")
-    return done.outputs["ami_id"]
+        for urn in list(state.resources):
+            print(f"  delete {urn.rsplit('::', 1)[-1]}")
+        state.destroy()
+    print(f"ami_id: {changed.outputs['ami_id']}")
+    return changed.outputs["ami_id"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 ami_id = with_cli(pulumi, workdir)
             else:
                 print(INSTALL_HINT if not args.no_cli else "--no-cli: running through the SDK's provider host.")
-                ami_id = with_sdk_host(env)
+                ami_id = with_sdk_host(env, workdir)
             left = EmulatorControl(f"http://127.0.0.1:{port}").images(REGION)
         finally:
             emulator.terminate()
