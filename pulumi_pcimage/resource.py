@@ -8,25 +8,37 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Optional
+from collections.abc import Mapping, Sequence
+from typing import Any, overload
 
 import pulumi
 import pulumi.dynamic
 
 from . import config, endpoint
 from .fields import FIELDS, USER_INPUTS
-from .identity import derive_image_id  # noqa: F401  (public: pulumi_pcimage.derive_image_id)
 from .provider import CustomImageProvider
 
 
-# The resource's arguments, generated from the field table (one declaration per field).
-CustomImageArgs = dataclasses.make_dataclass(
-    "CustomImageArgs",
-    [(f.name, Any) if f.required else (f.name, Any, dataclasses.field(default=None)) for f in USER_INPUTS],
-    namespace={"__doc__": "Arguments of CustomImage; every field accepts a pulumi Input. See the README's "
-                          "reference table (fields.reference_table_markdown())."},
-)
-CustomImageArgs.__module__ = __name__
+@dataclasses.dataclass
+class CustomImageArgs:
+    """Arguments of CustomImage; every field accepts a Pulumi Input. The meaning of each is in the README's
+    reference table (rendered from `pulumi_pcimage.fields.FIELDS`; a test keeps the two equal)."""
+
+    image_configuration: pulumi.Input[str | Mapping[str, Any]]
+    image_id: pulumi.Input[str] | None = None
+    region: pulumi.Input[str] | None = None
+    api_url: pulumi.Input[str] | None = None
+    aws_profile: pulumi.Input[str] | None = None
+    role_arn: pulumi.Input[str] | None = None
+    suppress_validators: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    validation_failure_level: pulumi.Input[str] | None = None
+    rollback_on_failure: pulumi.Input[bool] | None = None
+    force_delete: pulumi.Input[bool] | None = None
+    build_timeout_minutes: pulumi.Input[float] | None = None
+    delete_timeout_minutes: pulumi.Input[float] | None = None
+    validate_on_preview: pulumi.Input[bool] | None = None
+    keep_failed_image: pulumi.Input[bool] | None = None
+    adopt_existing: pulumi.Input[bool] | None = None
 
 
 def default_region(profile: str | None = None) -> str | None:
@@ -57,12 +69,60 @@ def _as_yaml(value: Any) -> Any:
 class CustomImage(pulumi.dynamic.Resource, module="pcimage", name="CustomImage"):
     """A ParallelCluster custom image: built on create, replaced when its configuration or region changes.
 
-    Every field of the table in `pulumi_pcimage.fields` is an output property of the same name
-    (`ami_id`, `image_id`, `image_build_status`, ...).
+    Every field of the table in `pulumi_pcimage.fields` is an output property of the same name.
     """
 
-    def __init__(self, resource_name: str, args: Optional[Any] = None,
-                 opts: Optional[pulumi.ResourceOptions] = None, **kwargs: Any) -> None:
+    # Inputs, as the provider checked them (defaults filled in, the configuration as YAML text).
+    image_configuration: pulumi.Output[str]
+    image_id: pulumi.Output[str]
+    region: pulumi.Output[str]
+    api_url: pulumi.Output[str]
+    aws_profile: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    suppress_validators: pulumi.Output[list[str]]
+    validation_failure_level: pulumi.Output[str]
+    rollback_on_failure: pulumi.Output[bool]
+    force_delete: pulumi.Output[bool]
+    build_timeout_minutes: pulumi.Output[float]
+    delete_timeout_minutes: pulumi.Output[float]
+    validate_on_preview: pulumi.Output[bool]
+    keep_failed_image: pulumi.Output[bool]
+    adopt_existing: pulumi.Output[bool]
+    owner: pulumi.Output[str]
+    generation: pulumi.Output[str]
+    secret_configuration: pulumi.Output[bool]
+    # From the API.
+    ami_id: pulumi.Output[str]
+    ami_name: pulumi.Output[str]
+    image_build_status: pulumi.Output[str]
+    version: pulumi.Output[str]
+    creation_time: pulumi.Output[str]
+    architecture: pulumi.Output[str]
+
+    @overload
+    def __init__(self, resource_name: str, args: CustomImageArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None: ...
+
+    @overload
+    def __init__(self, resource_name: str, args: None = None, opts: pulumi.ResourceOptions | None = None, *,
+                 image_configuration: pulumi.Input[str | Mapping[str, Any]],
+                 image_id: pulumi.Input[str] | None = None,
+                 region: pulumi.Input[str] | None = None,
+                 api_url: pulumi.Input[str] | None = None,
+                 aws_profile: pulumi.Input[str] | None = None,
+                 role_arn: pulumi.Input[str] | None = None,
+                 suppress_validators: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+                 validation_failure_level: pulumi.Input[str] | None = None,
+                 rollback_on_failure: pulumi.Input[bool] | None = None,
+                 force_delete: pulumi.Input[bool] | None = None,
+                 build_timeout_minutes: pulumi.Input[float] | None = None,
+                 delete_timeout_minutes: pulumi.Input[float] | None = None,
+                 validate_on_preview: pulumi.Input[bool] | None = None,
+                 keep_failed_image: pulumi.Input[bool] | None = None,
+                 adopt_existing: pulumi.Input[bool] | None = None) -> None: ...
+
+    def __init__(self, resource_name: str, args: CustomImageArgs | None = None,
+                 opts: pulumi.ResourceOptions | None = None, **kwargs: Any) -> None:
         if args is None:
             args = CustomImageArgs(**kwargs)
         elif kwargs:
@@ -86,8 +146,3 @@ class CustomImage(pulumi.dynamic.Resource, module="pcimage", name="CustomImage")
         # Registered as outputs, filled by the provider.
         props.update({f.name: None for f in FIELDS if f.name not in props})
         super().__init__(CustomImageProvider(), resource_name, props, opts)
-
-
-# Typed output properties, one per field (pulumi sets them on the instance from the registered props).
-_PYTHON_TYPES = {str: str, bool: bool, float: float, list: list[str]}
-CustomImage.__annotations__ = {f.name: pulumi.Output[_PYTHON_TYPES[f.type]] for f in FIELDS}

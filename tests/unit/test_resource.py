@@ -1,6 +1,9 @@
 """CustomImage on the program side: derived ids, arguments, and registration under pulumi mocks."""
 
+import dataclasses
+import inspect
 import re
+import typing
 
 import pulumi
 import pytest
@@ -114,3 +117,16 @@ def test_the_region_comes_from_the_aws_profile_when_nothing_else_names_one(mocks
 
 def assert_equal(actual, expected):
     assert actual == expected
+
+
+def test_the_typed_api_is_the_field_table():
+    # what editors and type checkers see must be exactly the declared fields
+    assert [f.name for f in dataclasses.fields(CustomImageArgs)] == [f.name for f in USER_INPUTS]
+    assert [f.name for f in dataclasses.fields(CustomImageArgs) if f.default is dataclasses.MISSING] == [
+        f.name for f in USER_INPUTS if f.required]
+    assert list(CustomImage.__annotations__) == [f.name for f in FIELDS]
+    python = {str: "str", bool: "bool", float: "float", list: "list[str]"}
+    for f in FIELDS:
+        assert CustomImage.__annotations__[f.name] == f"pulumi.Output[{python[f.type]}]", f.name
+    keywords = inspect.signature(typing.get_overloads(CustomImage.__init__)[1]).parameters
+    assert [name for name, p in keywords.items() if p.kind is p.KEYWORD_ONLY] == [f.name for f in USER_INPUTS]
