@@ -313,17 +313,13 @@ class CustomImageProvider(ResourceProvider):
     @staticmethod
     def _fetch_configuration(current: dict) -> dict | None:
         """The configuration an existing image was built from (a presigned S3 URL), or None if unavailable."""
-        url = (current.get("imageConfiguration") or {}).get("url")
-        if not url or not url.startswith(("http://", "https://")):
+        from .client import fetch_presigned_configuration  # https S3 or loopback only, capped, no redirects
+
+        text = fetch_presigned_configuration((current.get("imageConfiguration") or {}).get("url"))
+        if text is None:  # refused, unreachable, too large or too slow: fetch_presigned_configuration warned
             return None
         try:
-            answer = requests.get(url, timeout=30)
-            answer.raise_for_status()
-            return config.load(answer.text)
-        except requests.RequestException as exc:  # its text quotes the URL: a signature and the API's session token
-            failed = f"HTTP {exc.response.status_code}" if exc.response is not None else type(exc).__name__
-            log.warning("could not read the existing image's configuration: %s from its presigned URL", failed)
-            return None
+            return config.load(text)
         except config.ConfigError as exc:
             log.warning("could not read the existing image's configuration: %s", exc)
             return None
