@@ -501,7 +501,7 @@ def fetch_presigned_configuration(url: str, *, api_url: str | None = None,
     refusal = presigned_url_refusal(url, api_url)
     host = _host_of(url)
     if refusal:
-        log.warning("the existing image's configuration was not read: its URL was refused because %s", refusal)
+        log.warning("could not read the existing image's configuration: its URL was refused because %s", refusal)
         return None
     outcome: dict[str, Any] = {}
     done = threading.Event()
@@ -522,13 +522,13 @@ def fetch_presigned_configuration(url: str, *, api_url: str | None = None,
         if response is not None:  # wakes the reader blocked in recv; it then ends with an error nobody reads
             getattr(response.raw, "shutdown", response.close)()
         session.close()
-        log.warning("the existing image's configuration was not read: %s did not answer within %gs", host,
+        log.warning("could not read the existing image's configuration: %s did not answer within %gs", host,
                     deadline_seconds)
         return None
     session.close()
     error = outcome.get("error")
     if error is not None:
-        log.warning("the existing image's configuration was not read from %s: %s", host,
+        log.warning("could not read the existing image's configuration from %s: %s", host,
                     error if isinstance(error, _FetchRefused) else type(error).__name__)
         return None
     return outcome["text"]
