@@ -44,7 +44,7 @@ def check(configuration) -> dict[str, str]:
     (nested(400), "nested more than"),
     (nested(550), "nested more than"),
     (nested_dict(90), "nested more than"),  # a mapping from the program: gRPC's Struct stops at ~100 levels
-])
+], ids=["alias-0.1MiB", "alias-0.18MiB", "billion-laughs", "20MB-text", "nested-400", "nested-550", "dict-90"])
 def test_a_costly_configuration_is_a_check_failure(configuration, rule):
     assert rule in check(configuration)["image_configuration"]
 
@@ -54,7 +54,8 @@ def test_a_deep_mapping_is_refused_by_load_without_recursing_into_it():
         config.load(nested_dict(5000))
 
 
-@pytest.mark.parametrize("configuration", [nested(400), nested_dict(90), alias_expansion()])
+@pytest.mark.parametrize("configuration", [nested(400), nested_dict(90), alias_expansion()],
+                         ids=["nested-400", "dict-90", "alias-0.1MiB"])
 def test_diff_of_a_costly_configuration_neither_crashes_nor_expands_it(configuration):
     olds = {"image_configuration": BUILD, "image_id": "hpc-base", "region": "us-east-1"}
     news = {**olds, "image_configuration": configuration}
