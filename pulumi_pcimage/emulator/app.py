@@ -76,13 +76,41 @@ class _BodyTooLarge(Exception):
     pass
 
 
+_BODY_READ = "pcimage.body_read"
+_DRAIN_LIMIT = 64 * 1024  # an unread body up to this size is read and dropped, so the client sees the answer
+
+
+def _stop_reading_after(iterable: Any, wsgi_environ: dict) -> Any:
+    """Send the answer, then stop reading the connection: werkzeug's server would otherwise drain what is left of
+    an unread body in 10 MB reads, per connection, before closing it (memory, for bodies that were refused)."""
+    try:
+        yield from iterable
+    finally:
+        sock = wsgi_environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+
+
+def _large_unread_body(request: Request) -> bool:
+    if request.environ.get(_BODY_READ):
+        return False
+    if request.content_length is not None:
+        return request.content_length > _DRAIN_LIMIT
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
 def _read_body(request: Request, limit: int) -> bytes:
     """The request body, refused past `limit` bytes: by its Content-Length before reading, else while reading."""
     if request.content_length is not None and request.content_length > limit:
         raise _BodyTooLarge
     request.max_content_length = limit  # bounds a body without Content-Length (chunked) while it is read
     try:
-        return request.get_data()  # cached: the operation reads it again
+        data = request.get_data()  # cached: the operation reads it again
+        request.environ[_BODY_READ] = True
+        return data
     except RequestEntityTooLarge:
         raise _BodyTooLarge from None
 
@@ -138,6 +166,9 @@ class EmulatorApp:
             response = self._control(request)
         else:
             response = self._stage(request)
+        if _large_unread_body(request):
+            response.headers["Connection"] = "close"
+            return _stop_reading_after(response(environ, start_response), environ)
         return response(environ, start_response)
 
     # ---- stage routes --------------------------------------------------------------------------------------------

@@ -228,7 +228,7 @@ def test_concurrent_large_bodies_stay_within_a_memory_bound(tmp_path):
             peak[0] = max(peak[0], watched.memory_info().rss)
             time.sleep(0.005)
         assert len(answers) == 4 and not any(answer.startswith(b"HTTP/1.1 202") for answer in answers)
-        assert peak[0] - before < 96 * 1024 ** 2, f"grew by {(peak[0] - before) / 1024 ** 2:.0f} MiB"
+        assert peak[0] - before < 48 * 1024 ** 2, f"grew by {(peak[0] - before) / 1024 ** 2:.0f} MiB"
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
