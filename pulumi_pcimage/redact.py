@@ -35,13 +35,16 @@ def redact(text: str) -> str:
 
 
 def redact_value(value: Any) -> Any:
-    """A copy of a decoded JSON value (or text) with secrets redacted in every string."""
+    """A decoded JSON value (or text) with secrets redacted in every string; the value itself when none was found."""
     if isinstance(value, str):
-        return redact(value)
+        redacted = redact(value)
+        return value if redacted == value else redacted
     if isinstance(value, dict):
-        return {key: redact_value(item) for key, item in value.items()}
+        items = {key: redact_value(item) for key, item in value.items()}
+        return value if all(items[key] is value[key] for key in value) else items
     if isinstance(value, list):
-        return [redact_value(item) for item in value]
+        items = [redact_value(item) for item in value]
+        return value if all(new is old for new, old in zip(items, value)) else items
     return value
 
 
