@@ -49,51 +49,125 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-# Far beyond any image configuration: YAML aliases can make a small text expand to millions of nodes when the
-# canonical form writes them out ("billion laughs"), so the expanded size is counted before anything is dumped.
-MAX_NODES = 100_000
+# Far beyond any image configuration (a few KiB, six levels deep), and far below what costs real time or memory:
+# YAML aliases can make a small text expand to gigabytes once the canonical form writes them out ("billion
+# laughs", or one large scalar referred to by many aliases), and PyYAML, deepcopy and the dumper all recurse, so
+# a few hundred levels of nesting exhaust the stack. Each limit is checked before the work it protects.
+MAX_TEXT_CHARS = 1024 * 1024  # the YAML text, before parsing
+MAX_EXPANDED_CHARS = 4 * 1024 * 1024  # keys and scalars once every alias is written out
+MAX_NODES = 100_000  # values once every alias is written out
+MAX_DEPTH = 64  # nested mappings and lists
+
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the pre-scan stays fast
+
+
+class _Budget:
+    """Counts the expanded size and the depth of a document as it is walked; ConfigError past a limit."""
+
+    def __init__(self) -> None:
+        self.chars = self.nodes = 0
+
+    def add(self, chars: int, nodes: int) -> None:
+        self.chars += chars
+        self.nodes += nodes
+        if self.chars > MAX_EXPANDED_CHARS:
+            raise ConfigError(f"expands to more than {MAX_EXPANDED_CHARS:,} characters once its YAML aliases are "
+                              "written out; no image configuration is that large")
+        if self.nodes > MAX_NODES:
+            raise ConfigError(f"expands to more than {MAX_NODES:,} values once its YAML aliases are written out; "
+                              "no image configuration is that large")
+
+    @staticmethod
+    def depth(level: int) -> None:
+        if level > MAX_DEPTH:
+            raise ConfigError(f"is nested more than {MAX_DEPTH} levels deep; image configurations need fewer than 10")
+
+
+def _scan_text(text: str) -> None:
+    """Size, expanded size and depth of YAML text from its event stream, before anything is built from it.
+
+    The event parser is iterative, so this is safe on any input; an alias costs what its anchor expands to.
+    """
+    if len(text) > MAX_TEXT_CHARS:
+        raise ConfigError(f"is {len(text):,} characters long, more than the {MAX_TEXT_CHARS:,} allowed; image "
+                          "configurations are a few thousand")
+    budget = _Budget()
+    anchors: dict[str, tuple[int, int]] = {}
+    open_: list[list] = []  # per open collection: [anchor, chars, nodes]
+
+    def close(anchor: str | None, chars: int, nodes: int) -> None:
+        if anchor:
+            anchors[anchor] = (chars, nodes)
+        if open_:
+            open_[-1][1] += chars
+            open_[-1][2] += nodes
+
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            open_.append([event.anchor, 1, 1])
+            budget.add(1, 1)
+            _Budget.depth(len(open_))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            close(*open_.pop())
+        elif isinstance(event, yaml.ScalarEvent):
+            budget.add(len(event.value) + 1, 1)
+            close(event.anchor, len(event.value) + 1, 1)
+        elif isinstance(event, yaml.AliasEvent):
+            chars, nodes = anchors.get(event.anchor, (0, 0))  # an anchor still open refers to itself: load says so
+            budget.add(chars, nodes)
+            close(None, chars, nodes)
 
 
 def _check_expanded_size(doc: Any) -> None:
-    sizes: dict[int, int] = {}  # by id: an alias is the same object, counted again but computed once
+    """The same limits for a mapping given as is; an object met again (an alias) costs its size again."""
+    budget = _Budget()
+    sizes: dict[int, tuple[int, int]] = {}  # by id: computed once, counted at every occurrence
     open_: set[int] = set()
 
-    def size(node: Any) -> int:
+    def size(node: Any, level: int) -> tuple[int, int]:
         if not isinstance(node, (dict, list)):
-            return 1
+            cost = (len(node) if isinstance(node, str) else len(repr(node))) + 1, 1
+            budget.add(*cost)
+            return cost
         key = id(node)
         if key in sizes:
+            budget.add(*sizes[key])
             return sizes[key]
         if key in open_:
             raise ConfigError("refers to itself (an alias *name inside its own anchor &name): it cannot be written out")
+        _Budget.depth(level)
         open_.add(key)
-        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
-        total = 1 + sum(size(child) for child in children)
+        budget.add(1, 1)
+        chars, nodes = 1, 1
+        for child in [*node.keys(), *node.values()] if isinstance(node, dict) else node:
+            child_chars, child_nodes = size(child, level + 1)
+            chars, nodes = chars + child_chars, nodes + child_nodes
         open_.discard(key)
-        sizes[key] = total
-        if total > MAX_NODES:
-            raise ConfigError(f"expands to more than {MAX_NODES:,} values once its YAML aliases are written out; "
-                              "no image configuration is that large")
-        return total
+        sizes[key] = chars, nodes
+        return chars, nodes
 
-    size(doc)
+    size(doc, 1)
 
 
 def load(value: str | dict) -> dict:
-    """Parse YAML text (or deep-copy a dict) into a mapping; ConfigError says what is wrong."""
+    """Parse YAML text (or deep-copy a dict) into a mapping; ConfigError says what is wrong.
+
+    Sizes and depth are checked first (see MAX_TEXT_CHARS and the limits after it).
+    """
     if isinstance(value, dict):
         _check_expanded_size(value)
         return copy.deepcopy(value)
     if not isinstance(value, str):
         raise ConfigError(f"must be YAML text or a mapping, got {type(value).__name__}")
     try:
+        _scan_text(value)
         doc = yaml.safe_load(value)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"is not valid YAML: {exc}",
                           public=f"is not valid YAML{where}: {getattr(exc, 'problem', None) or 'syntax error'}") from None
-    except RecursionError:  # PyYAML parses recursively: a few hundred levels of nesting exhaust the stack
+    except RecursionError:  # not expected past the depth limit; still a check failure, never a crash
         raise ConfigError("is nested too deeply to be read: no image configuration needs hundreds of levels") from None
     if not isinstance(doc, dict):
         kind = "empty" if doc is None else f"a {type(doc).__name__}"

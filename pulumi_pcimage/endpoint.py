@@ -7,6 +7,7 @@ requests must be signed for, which is not necessarily the region the images live
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -41,16 +42,53 @@ def api_region(api_url: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address  # ::ffff:169.254.169.254 is 169.254.169.254
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: traffic that never leaves the machine."""
+    host = (host or "").lower().rstrip(".")
+    address = _ip(host)
+    return address.is_loopback if address else host == "localhost" or host.endswith(".localhost")
+
+
 def normalize_api_url(url: str, source: str = "api_url") -> str:
-    """Scheme and host checked, trailing slashes stripped, a trailing ``/v3[/...]`` cut back to the stage."""
+    """Scheme and host checked, trailing slashes stripped, a trailing ``/v3[/...]`` cut back to the stage.
+
+    https is required except on loopback (the local emulator): over plain http the signature and the session
+    token travel in clear text and can be replayed for minutes. A user:password@ part is refused (it would be
+    stored in the Pulumi state), and so is a link-local host (the instance metadata service).
+    """
     text = str(url).strip()
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise EndpointNotConfigured(f"{source} is not a valid URL: {exc}") from None
+    if parts.username is not None or parts.password is not None:
+        raise EndpointNotConfigured(
+            f"{source} must not carry user:password@ (it would be stored in the Pulumi state, and the API "
+            "authenticates with SigV4, not passwords): remove it from the URL")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise EndpointNotConfigured(
             f"{source} {text!r} must be an http(s) URL with a host, "
             f"e.g. https://abc123.execute-api.us-east-1.amazonaws.com/prod")
     if parts.query or parts.fragment:
         raise EndpointNotConfigured(f"{source} {text!r} must not carry a query string or fragment")
+    address = _ip(parts.hostname)
+    if address is not None and (address.is_link_local or address.is_unspecified or address.is_multicast):
+        raise EndpointNotConfigured(
+            f"{source} {text!r} points at {address}, a link-local, unspecified or multicast address (such as the "
+            "instance metadata service), never the ParallelCluster API")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise EndpointNotConfigured(
+            f"{source} {text!r} must be https: over plain http the request signature and the session token travel "
+            "in clear text (http is accepted only for loopback, i.e. the local emulator)")
     segments = parts.path.split("/")
     if "v3" in segments:  # the API's own paths all start with /v3: what precedes it is the stage
         segments = segments[:segments.index("v3")]

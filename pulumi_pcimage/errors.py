@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pulumi_pcimage.redact import redact_value
+
 
 class PcImageError(Exception):
     """Base of every error raised by pulumi_pcimage."""
@@ -28,7 +30,7 @@ class ApiError(PcImageError):
         self.message = message
         if status is not None:
             self.status = status
-        self.body = body
+        self.body = redact_value(body)  # kept for callers and printed in tracebacks: no signature or token
         self.operation = operation
 
     def __str__(self) -> str:
@@ -92,6 +94,15 @@ class InternalServiceError(ApiError):
 
 class UnexpectedResponseError(ApiError):
     """Any other status, or a success whose body is not what the API documents."""
+
+
+class RedirectRefused(UnexpectedResponseError):
+    """A 3xx answer. The client never follows one: the session token and the request body would go along to
+    whatever host it names, and that host's answer would be taken as the API's. `location_host` names it."""
+
+    def __init__(self, message: str, *, location_host: str | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.location_host = location_host
 
 
 class TransportError(PcImageError):

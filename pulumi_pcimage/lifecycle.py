@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
 from pulumi.output import Unknown
 
 from . import config, endpoint, identity, waiter
@@ -72,12 +71,20 @@ class DeleteFailed(PcImageError):
 # ---------------------------------------------------------------- settings, clients, outputs
 
 def is_unknown(value: Any) -> bool:
-    """Unknown during preview, wholly or anywhere inside (a list or mapping holding an unknown)."""
-    if isinstance(value, dict):
-        return any(is_unknown(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(is_unknown(v) for v in value)
-    return isinstance(value, Unknown)
+    """Unknown during preview, wholly or anywhere inside (a list or mapping holding an unknown).
+
+    Iterative: a hostile mapping nested thousands deep must reach config.load's clear refusal, not a RecursionError.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Unknown):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return False
 
 
 def settings(props: dict) -> dict[str, Any]:
@@ -249,6 +256,12 @@ class Lifecycle:
             value = f.normalise(value)
             failures += [Failure(f.name, reason) for reason in f.problems(value)]
             inputs[f.name] = value
+        api_url = inputs.get("api_url")
+        if isinstance(api_url, str):  # https only (loopback excepted), no credentials in it: state would keep them
+            try:
+                inputs["api_url"] = endpoint.normalize_api_url(api_url)
+            except EndpointNotConfigured as exc:
+                failures.append(Failure("api_url", str(exc)))
         if inputs.get("region") is None:
             failures.append(Failure("region", "the image's region could not be determined: pass region=..., "
                                                    "or set `pulumi config set aws:region <region>`, AWS_REGION or "
@@ -418,7 +431,7 @@ class Lifecycle:
             if attempts <= 1:
                 raise cause
             return self._build(client, s, doc, attempts=attempts - 1, started_here=started_here)
-        existing = self._fetch_configuration(current)
+        existing = self._fetch_configuration(current, self._api_url(s))
         found = identity.Existing(
             same_configuration=None if existing is None else config.canonical(config.without_owner(existing))
             == config.canonical(config.without_owner(doc)),
@@ -448,19 +461,15 @@ class Lifecycle:
                          "run `pulumi up` again")
 
     @staticmethod
-    def _fetch_configuration(current: dict) -> dict | None:
-        """The configuration an existing image was built from (a presigned S3 URL), or None if unavailable."""
-        url = (current.get("imageConfiguration") or {}).get("url")
-        if not url or not url.startswith(("http://", "https://")):
+    def _fetch_configuration(current: dict, api_url: str | None = None) -> dict | None:
+        """The configuration an existing image was built from (its presigned URL), or None if unavailable."""
+        from .client import fetch_presigned_configuration  # https S3, the API's host or loopback; capped
+
+        text = fetch_presigned_configuration((current.get("imageConfiguration") or {}).get("url"), api_url=api_url)
+        if text is None:  # refused, unreachable, too large or too slow: fetch_presigned_configuration warned
             return None
         try:
-            answer = requests.get(url, timeout=30)
-            answer.raise_for_status()
-            return config.load(answer.text)
-        except requests.RequestException as exc:  # its text quotes the URL: a signature and the API's session token
-            failed = f"HTTP {exc.response.status_code}" if exc.response is not None else type(exc).__name__
-            log.warning("could not read the existing image's configuration: %s from its presigned URL", failed)
-            return None
+            return config.load(text)
         except config.ConfigError as exc:
             log.warning("could not read the existing image's configuration: %s", exc)
             return None

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(INSTALL_HINT if not args.no_cli else "--no-cli: running through the SDK's provider host.")
                 ami_id = with_sdk_host(env, workdir)
-            left = EmulatorControl(f"http://127.0.0.1:{port}").images(REGION)
+            left = EmulatorControl.from_port_file(workdir / "emulator.port").images(REGION)  # port and token
         finally:
             emulator.terminate()
             emulator.wait(timeout=10)

@@ -1,11 +1,14 @@
 """The emulator's WSGI application: URL map, SigV4 check, faults, and translation to and from `ImageService`.
 
 Stage routes (`/{stage}/v3/images/...`) behave like API Gateway in front of the ParallelCluster Lambda; control
-routes under `/_emulator/` are for tests and need no signature.
+routes under `/_emulator/` are for tests: they need no signature but the emulator's control token (any process on
+the machine, or a browser page through DNS rebinding, could otherwise reach them).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
 import socket
@@ -13,17 +16,22 @@ import time
 import uuid
 from typing import Any, Callable
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Map, PathConverter, Rule
 from werkzeug.wrappers import Request, Response
 
-from .control import Controls, Counters
+from .control import TOKEN_HEADER, Controls, Counters
 from .faults import Faults
 from .models import ApiException, ImageService, bad_request, parse_bool
 from .sigv4 import AuthFailure, SigV4Verifier
 
 LOG = logging.getLogger(__name__)
 FAULT_HEADER = "X-Pcimage-Emulator-Fault"  # marks injected faults so tests can tell them from real bugs
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit (10 MB); checked before the body is read
+MAX_CONTROL_BODY_BYTES = 64 * 1024
+# Control routes anyone may call: the health check, and the configuration behind a presigned URL (which carries
+# its own signature, as S3's do).
+_OPEN_CONTROLS = frozenset({"health", "image_config"})
 _FAULT_BODIES = {
     429: {"message": "Too Many Requests"},
     500: {"message": "Internal server error (injected by the emulator)"},
@@ -40,6 +48,19 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return response
 
 
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost (names under .localhost too)."""
+    host = (host or "").lower().rstrip(".").strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost" or host.endswith(".localhost")
+
+
+def _body_too_large() -> Response:
+    return json_response(413, {"message": "Request Too Long"})
+
+
 def _drop_connection(request: Request) -> None:
     """Close the TCP connection without answering; werkzeug's server treats the error as a dropped client."""
     sock = request.environ.get("werkzeug.socket")
@@ -51,6 +72,49 @@ def _drop_connection(request: Request) -> None:
     raise ConnectionResetError("connection dropped by the emulator (injected fault)")
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+_BODY_READ = "pcimage.body_read"
+_DRAIN_LIMIT = 64 * 1024  # an unread body up to this size is read and dropped, so the client sees the answer
+
+
+def _stop_reading_after(iterable: Any, wsgi_environ: dict) -> Any:
+    """Send the answer, then stop reading the connection: werkzeug's server would otherwise drain what is left of
+    an unread body in 10 MB reads, per connection, before closing it (memory, for bodies that were refused)."""
+    try:
+        yield from iterable
+    finally:
+        sock = wsgi_environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+
+
+def _large_unread_body(request: Request) -> bool:
+    if request.environ.get(_BODY_READ):
+        return False
+    if request.content_length is not None:
+        return request.content_length > _DRAIN_LIMIT
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused past `limit` bytes: by its Content-Length before reading, else while reading."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _BodyTooLarge
+    request.max_content_length = limit  # bounds a body without Content-Length (chunked) while it is read
+    try:
+        data = request.get_data()  # cached: the operation reads it again
+        request.environ[_BODY_READ] = True
+        return data
+    except RequestEntityTooLarge:
+        raise _BodyTooLarge from None
+
+
 class AnyPathConverter(PathConverter):
     """Like `path`, but also across control characters: API Gateway passes any encoded name to the API,
     whose answer for a stream that does not exist is 404, never the gateway's 403."""
@@ -60,8 +124,12 @@ class AnyPathConverter(PathConverter):
 
 class EmulatorApp:
     def __init__(self, service: ImageService, verifier: SigV4Verifier, faults: Faults, counters: Counters,
-                 stage: str = "prod"):
+                 stage: str = "prod", control_token: str = "", base_url: str = "", any_host: bool = False):
+        """`control_token` guards the control routes (empty: none is accepted); `base_url` is the address the
+        emulator was started on, used in the presigned URLs it hands out; `any_host` accepts a Host header that is
+        not loopback (a non-loopback bind), otherwise such requests are refused (DNS rebinding)."""
         self.service, self.verifier, self.faults, self.counters = service, verifier, faults, counters
+        self.control_token, self.base_url, self.any_host = control_token, base_url, any_host
         self.controls = Controls(service, verifier, faults, counters)
         images = f"/{stage}/v3/images"
         self.stage_map = Map([
@@ -90,10 +158,17 @@ class EmulatorApp:
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         request = Request(environ)
-        if request.path.startswith("/_emulator/"):
+        host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        if not (self.any_host or is_loopback(host)):
+            response = json_response(421, {"message": f"this emulator answers to loopback host names only, not "
+                                                      f"Host {request.host[:100]!r}"})
+        elif request.path.startswith("/_emulator/"):
             response = self._control(request)
         else:
             response = self._stage(request)
+        if _large_unread_body(request):
+            response.headers["Connection"] = "close"
+            return _stop_reading_after(response(environ, start_response), environ)
         return response(environ, start_response)
 
     # ---- stage routes --------------------------------------------------------------------------------------------
@@ -107,8 +182,12 @@ class EmulatorApp:
                                  {"x-amzn-ErrorType": "MissingAuthenticationTokenException"})
         try:
             raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
+            # The body is read only once the signature's headers passed (key, scope, date) and within the limit.
             self.verifier.verify(request.method, f"{request.scheme}://{request.host}", raw_path.split("?")[0],
-                                 request.query_string.decode("latin-1"), request.headers, request.get_data())
+                                 request.query_string.decode("latin-1"), request.headers,
+                                 lambda: _read_body(request, MAX_BODY_BYTES))
+        except _BodyTooLarge:
+            return _body_too_large()
         except AuthFailure as failure:
             self.counters.add("auth_failures")
             return json_response(403, {"message": failure.message}, {"x-amzn-ErrorType": failure.error_type})
@@ -156,8 +235,9 @@ class EmulatorApp:
         return 202, body
 
     def _op_describe_image(self, request: Request, image_id: str) -> tuple[int, Any]:
+        # The configured address, never the unsigned Host header, goes into the presigned URL.
         return 200, self.service.describe_image(image_id, request.args.get("region"),
-                                                base_url=request.host_url.rstrip("/"))
+                                                base_url=self.base_url or request.host_url.rstrip("/"))
 
     def _op_delete_image(self, request: Request, image_id: str) -> tuple[int, Any]:
         return 202, self.service.delete_image(image_id, request.args.get("region"),
@@ -195,9 +275,23 @@ class EmulatorApp:
             endpoint, args = self.control_map.bind_to_environ(request.environ).match()
         except HTTPException as exc:
             return json_response(exc.code or 404, {"message": f"no control route {request.method} {request.path}"})
+        if endpoint not in _OPEN_CONTROLS:
+            token = request.headers.get(TOKEN_HEADER, "")
+            if not (self.control_token and hmac.compare_digest(token.encode(), self.control_token.encode())):
+                return json_response(401, {"message": f"control routes need the emulator's token in the {TOKEN_HEADER} "
+                                                      "header (EmulatorControl sends it; see the README)"})
+            if request.method != "GET" and request.mimetype != "application/json":
+                return json_response(415, {"message": "control requests that change something must be "
+                                                      "Content-Type: application/json"})
         region = request.args.get("region")
         try:
-            body = request.get_json(silent=True) or {}
+            try:
+                data = _read_body(request, MAX_CONTROL_BODY_BYTES)
+            except _BodyTooLarge:
+                return _body_too_large()
+            body = json.loads(data) if data.strip() else {}
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
             if endpoint == "image_config":
                 config = self.service.image_config(args["image_id"], region, request.args.get("Expires", ""),
                                                    request.args.get("Signature", ""))

@@ -1,11 +1,14 @@
 """Test control of an emulator: in process (`Controls`) or over HTTP from another process (`EmulatorControl`).
 
-Both offer the same methods; every one of them is also a route under `/_emulator/` (no signature needed).
+Both offer the same methods; every one of them is also a route under `/_emulator/` (no signature needed, but the
+emulator's control token: `EmulatorControl` finds it by itself for emulators of this process, and in the file next
+to the port file for `pcimage-emulator --port-file`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -15,6 +18,26 @@ from urllib.parse import quote, urlencode
 from .faults import Faults
 from .models import ImageService
 from .sigv4 import SigV4Verifier
+
+TOKEN_HEADER = "X-Pcimage-Emulator-Token"  # a custom header: browsers cannot send it cross-origin without CORS
+TOKEN_ENV = "PCIMAGE_EMULATOR_CONTROL_TOKEN"  # lets a parent process choose the token of a pcimage-emulator
+
+# The tokens of the emulators running in this process, by base URL, so EmulatorControl(emulator.base_url) works.
+_local_tokens: dict[str, str] = {}
+_local_lock = threading.Lock()
+
+
+def register_token(base_url: str, token: str | None) -> None:
+    with _local_lock:
+        if token:
+            _local_tokens[base_url.rstrip("/")] = token
+        else:
+            _local_tokens.pop(base_url.rstrip("/"), None)
+
+
+def token_file(port_file: str | os.PathLike) -> str:
+    """Where `pcimage-emulator --port-file PATH` writes its control token (owner-only): PATH.token."""
+    return f"{os.fspath(port_file)}.token"
 
 OPERATIONS = ["build_image", "describe_image", "delete_image", "list_images", "list_official_images",
               "get_image_stack_events", "list_image_log_streams", "get_image_log_events"]
@@ -82,17 +105,33 @@ class EmulatorControlError(Exception):
 
 
 class EmulatorControl:
-    """The same controls as `Controls`, against an emulator reachable at `base_url` (http://127.0.0.1:PORT)."""
+    """The same controls as `Controls`, against an emulator reachable at `base_url` (http://127.0.0.1:PORT).
 
-    def __init__(self, base_url: str, timeout: float = 10.0):
+    `token` is the emulator's control token; by default the one of an emulator of this process at that address,
+    else the environment variable PCIMAGE_EMULATOR_CONTROL_TOKEN. For a `pcimage-emulator --port-file PATH`,
+    `EmulatorControl.from_port_file(PATH)` reads the port and the token.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None):
         self.base_url, self.timeout = base_url.rstrip("/"), timeout
+        with _local_lock:
+            self.token = token or _local_tokens.get(self.base_url) or os.environ.get(TOKEN_ENV, "")
+
+    @classmethod
+    def from_port_file(cls, port_file: str | os.PathLike, host: str = "127.0.0.1",
+                       timeout: float = 10.0) -> "EmulatorControl":
+        with open(port_file) as handle:
+            port = int(handle.read())
+        with open(token_file(port_file)) as handle:
+            token = handle.read().strip()
+        return cls(f"http://{host}:{port}", timeout=timeout, token=token)
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
               region: str | None = None) -> Any:
         query = f"?{urlencode({'region': region})}" if region else ""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.base_url}/_emulator/{path}{query}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json", TOKEN_HEADER: self.token})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -11,13 +13,15 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from .app import EmulatorApp
-from .control import Controls, Counters
+from .app import EmulatorApp, is_loopback
+from .control import Controls, Counters, register_token
 from .faults import Faults
 from .models import REGION, ImageService
 from .sigv4 import SigV4Verifier
 from .store import Store
 
+LOG = logging.getLogger(__name__)
+DEFAULT_KEYS = ("testing", "testing")
 LISTEN_BACKLOG = 128  # socketserver's default of 5 makes bursts of clients wait for SYN retries
 
 
@@ -40,7 +44,19 @@ class Emulator(Controls):
                  stage: str = "prod", db_path: str | None = None, access_key: str = "testing",
                  secret_key: str = "testing", page_size: int = 10, seed: int | None = 0,
                  throttle_rate: float = 0.0, error_rate: float = 0.0, drop_rate: float = 0.0,
-                 latency_ms: float = 0, host: str = "127.0.0.1", port: int = 0):
+                 latency_ms: float = 0, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False,
+                 control_token: str | None = None):
+        """`allow_remote` is needed to listen on anything but loopback (then the default keys are refused, and
+        any Host header is accepted); `control_token` guards the control routes (default: a random one)."""
+        if not is_loopback(host):
+            if not allow_remote:
+                raise ValueError(f"refusing to listen on {host}, which is not loopback: anyone who reaches it could "
+                                 "use the emulator; pass allow_remote=True (--allow-remote) if that is intended")
+            if (access_key, secret_key) == DEFAULT_KEYS:
+                raise ValueError(f"listening on {host} needs credentials of your own: the default "
+                                 "testing/testing keys are public (set --access-key and --secret-key, or "
+                                 "PCIMAGE_EMULATOR_SECRET_KEY)")
+            LOG.warning("pcimage-emulator listens on %s: it is reachable from other machines", host)
         if not REGION.match(region):
             raise ValueError(f"region '{region}' is not an AWS region name like us-east-1")
         if not stage or "/" in stage:
@@ -51,6 +67,8 @@ class Emulator(Controls):
         if page_size < 1:
             raise ValueError(f"page_size must be >= 1, got {page_size}")
         self.region, self.stage, self.host, self._port = region, stage, host, port
+        self.allow_remote = allow_remote
+        self.control_token = control_token or secrets.token_urlsafe(32)
         self.access_key, self.secret_key = access_key, secret_key  # the pair accepted at start
         self.build_seconds, self.delete_seconds, self.page_size = build_seconds, delete_seconds, page_size
         self._tempdir = None if db_path else tempfile.mkdtemp(prefix="pcimage-emulator-")
@@ -69,12 +87,17 @@ class Emulator(Controls):
     def start(self) -> "Emulator":
         if self._server is not None:
             return self
+        if not os.path.exists(self.db_path):  # stored configurations: owner-only (SQLite gives -wal/-shm the same)
+            os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._store = Store(self.db_path)
         self._service = ImageService(self._store, region=self.region, build_seconds=self.build_seconds,
                                      delete_seconds=self.delete_seconds, page_size=self.page_size)
-        app = EmulatorApp(self._service, self.verifier, self.faults, self._counters, stage=self.stage)
+        app = EmulatorApp(self._service, self.verifier, self.faults, self._counters, stage=self.stage,
+                          control_token=self.control_token, any_host=self.allow_remote)
         self._server = self._bind(app)
         self._port = self._server.server_port
+        app.base_url = self.base_url  # known once bound (port 0 picks one)
+        register_token(self.base_url, self.control_token)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"pcimage-emulator-{self._port}", daemon=True)
         self._thread.start()
@@ -105,6 +128,7 @@ class Emulator(Controls):
     def close(self) -> None:
         """Stop and remove the temporary database, if the emulator made one."""
         self.stop()
+        register_token(self.base_url, None)
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
@@ -123,7 +147,8 @@ class Emulator(Controls):
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self._port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}"
 
     @property
     def url(self) -> str:

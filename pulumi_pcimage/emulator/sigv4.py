@@ -59,10 +59,12 @@ class SigV4Verifier:
             self._keys = keys
 
     def verify(self, method: str, url: str, raw_path: str, query: str, headers: Mapping[str, str],
-               body: bytes) -> str:
+               body: bytes | Callable[[], bytes]) -> str:
         """Return the access key that signed the request, or raise AuthFailure.
 
-        `url` is scheme://host as the client addressed it; `raw_path` and `query` exactly as sent.
+        `url` is scheme://host as the client addressed it; `raw_path` and `query` exactly as sent. `body` may be
+        a function reading it: it is called only once the Authorization header, key, scope and date passed, so an
+        unsigned request's body is never read.
         """
         header = headers.get("Authorization")
         if not header:
@@ -95,6 +97,11 @@ class SigV4Verifier:
         self._check_date(amz_date, date)
 
         signed = fields["SignedHeaders"].split(";")
+        if "host" not in signed:  # API Gateway's rule: otherwise a signature could be replayed to any host
+            raise AuthFailure(f"'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization. "
+                              f"Authorization={header}", "IncompleteSignatureException")
+        if callable(body):
+            body = body()
         request = AWSRequest(method=method, url=url + raw_path, data=body,
                              params=parse_qsl(query, keep_blank_values=True))
         for name in signed:

@@ -7,10 +7,12 @@ import hashlib
 import itertools
 import re
 import threading
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
 import pytest
+import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import CredentialProvider, Credentials, RefreshableCredentials
@@ -54,16 +56,30 @@ def test_a_wrong_secret_does_not_verify(client, server):
         verify(server.seen[0], "not-the-secret")
 
 
-def test_signing_region_comes_from_the_api_host_not_the_image_region(make_client, server, monkeypatch):
-    """The recording server doubles as an HTTP proxy, so the client talks to an execute-api host name locally."""
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
-    monkeypatch.delenv("NO_PROXY")
-    api = "http://abc123defg.execute-api.ap-southeast-2.amazonaws.com/prod"
-    make_client(api, region="us-east-1").describe_image("hpc-base", region="eu-west-1")
+def test_signing_region_comes_from_the_api_host_not_the_image_region(make_client, server):
+    """An https execute-api URL, delivered to the recording server by a transport adapter that keeps its Host."""
+    api = "https://abc123defg.execute-api.ap-southeast-2.amazonaws.com/prod"
+    client = make_client(api, region="us-east-1")
+    client._http().mount("https://", _ToRecordingServer(server.url))
+    client.describe_image("hpc-base", region="eu-west-1")
     seen = server.seen[0]
     assert seen.headers["Host"] == "abc123defg.execute-api.ap-southeast-2.amazonaws.com"
     assert verify(seen, SECRET_KEY)["region"] == "ap-southeast-2"
     assert ("region", "eu-west-1") in seen.query
+
+
+class _ToRecordingServer(requests.adapters.HTTPAdapter):
+    """Sends each request to the local server over plain http, with the Host header of the URL it was signed for."""
+
+    def __init__(self, server_url: str):
+        super().__init__()
+        self.origin = "{0.scheme}://{0.netloc}".format(urlsplit(server_url))
+
+    def send(self, request, **kwargs):
+        parts = urlsplit(request.url)
+        request.headers["Host"] = parts.netloc
+        request.url = self.origin + parts.path + (f"?{parts.query}" if parts.query else "")
+        return super().send(request, **kwargs)
 
 
 def test_without_host_or_configured_region_the_session_region_then_us_east_1(make_client, server, monkeypatch):

@@ -86,7 +86,7 @@ def test_a_build_survives_a_process_restart_and_completes_on_schedule(tmp_path):
         assert done["imageBuildStatus"] == "BUILD_COMPLETE"
         assert datetime.fromisoformat(done["creationTime"].replace("Z", "+00:00")).timestamp() == \
             pytest.approx(started + 8, abs=0.01)
-        assert EmulatorControl(second.url.rsplit("/", 1)[0]).images() == ["img"]
+        assert EmulatorControl.from_port_file(second.port_file).images() == ["img"]
     finally:
         assert second.stop() == 0
 
