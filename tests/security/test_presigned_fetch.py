@@ -13,7 +13,7 @@ import pytest
 from werkzeug.wrappers import Response
 
 from pulumi_pcimage.client import fetch_presigned_configuration, presigned_url_refusal
-from pulumi_pcimage.provider import CustomImageProvider
+from pulumi_pcimage.lifecycle import Lifecycle
 
 CONFIG = "Build:\n  InstanceType: c6i.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
 SIGNED = "?X-Amz-Credential=ASIAROLE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Security-Token=IQoJrole" \
@@ -136,4 +136,4 @@ def test_an_answer_that_trickles_in_is_abandoned_at_the_deadline(host):
 def test_the_provider_treats_every_refusal_as_configuration_unknown(host):
     presigned = host(lambda request: Response(status=307, headers={"Location": "http://169.254.169.254/"}))
     for url in (presigned.origin + "/c.yaml", "https://169.254.169.254/", "NOT_AVAILABLE", None):
-        assert CustomImageProvider._fetch_configuration({"imageConfiguration": {"url": url}}) is None
+        assert Lifecycle._fetch_configuration({"imageConfiguration": {"url": url}}) is None

@@ -30,7 +30,8 @@ def nested_dict(levels: int) -> dict:
 
 def check(configuration) -> dict[str, str]:
     inputs = {"image_configuration": configuration, "image_id": "hpc-base", "region": "us-east-1",
-              "api_url": "http://127.0.0.1:1/prod", "owner": "proj/dev/hpc-base", "validate_on_preview": False}
+              "api_url": "http://127.0.0.1:1/prod", "owner": "urn:pulumi:dev::proj::pulumi-python:dynamic/pcimage:CustomImage::hpc-base",
+              "validate_on_preview": False}
     return {f.property: f.reason for f in CustomImageProvider().check({}, inputs).failures}
 
 
