@@ -3,7 +3,9 @@
 AWS validates an image configuration with the marshmallow schemas of `pcluster/schemas/imagebuilder_schema.py`
 (ImageBuilderSchema and the schemas it nests). This script walks those schema objects and writes what they
 enforce as data: every key at every level with its type, required keys, enums, patterns and lengths. The
-runtime package reads that data and never imports aws-parallelcluster.
+runtime package reads that data and never imports aws-parallelcluster. A key the schema lets pass but the class
+its `post_load` builds cannot do without (e.g. DistributionConfiguration's Regions) is required as well, marked
+`"required_by": "constructor"`: AWS fails such a request after its schema accepted it.
 
 Needs `aws-parallelcluster==3.16.1` (installed with --no-deps, as `.ci/run` does) and marshmallow 3 (the test
 extra). Usage:
@@ -49,7 +51,9 @@ def generate() -> dict[str, Any]:
         described = {f.data_key: describe_field(f, f"{name}.{f.data_key}") for f in schema.fields.values()
                      if not f.dump_only}
         for attribute in constructor_required(schema):
-            described[schema.fields[attribute].data_key]["required"] = True
+            field = described[schema.fields[attribute].data_key]
+            if not field.get("required"):
+                field.update(required=True, required_by="constructor")
         schemas[name] = described
         return name
 
