@@ -139,7 +139,12 @@ def validate(doc: dict, region: str | None = None) -> list[Problem]:
     if config_region is not None and region and config_region != region:
         problems.append(Problem("Region", f"is {config_region!r} but the resource's region is {region!r}; "
                                           "remove Region from the configuration or make them equal"))
+    if len(problems) > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS:] = [Problem("(configuration)", f"and {len(problems) - MAX_PROBLEMS} more problems")]
     return problems
+
+
+MAX_PROBLEMS = 20  # a screenful: a long list is mostly one mistake repeated (and each is a check failure)
 
 
 # What the keys every configuration needs are for, added to "is required".

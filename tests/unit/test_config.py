@@ -186,3 +186,10 @@ def test_aliases_of_ordinary_size_are_written_out():
     text = "Image: {Tags: &t [{Key: team, Value: hpc}]}\nBuild: {InstanceType: c5.xlarge, ParentImage: ami-1, Tags: *t}\n"
     assert config.load(text)["Build"]["Tags"] == [{"Key": "team", "Value": "hpc"}]
     assert "&" not in config.canonical(text) and "*" not in config.canonical(text)
+
+
+def test_a_screenful_of_problems_then_a_count():
+    doc = config.load(BASE + "  Tags:\n" + "".join(f"    - {{Key: k{i}, Vaule: v}}\n" for i in range(30)))
+    problems = [str(p) for p in config.validate(doc, "us-east-1")]
+    assert problems[:2] == ["Image.Tags[0].Vaule: unknown key; did you mean Value?", "Image.Tags[0].Value: is required"]
+    assert len(problems) == 21 and problems[-1] == "(configuration): and 40 more problems"
