@@ -115,6 +115,16 @@ def canonical_json(value: str | dict) -> str:
     return json.dumps(load(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+MAX_PROBLEMS = 20  # a screenful: a long list is mostly one mistake repeated (and each is a check failure)
+
+# What the keys every configuration needs are for, added to "is required".
+_REQUIRED_HINTS = {
+    "Build": "a mapping with at least InstanceType and ParentImage",
+    "Build.InstanceType": "the EC2 instance type that builds the image, e.g. c6i.xlarge",
+    "Build.ParentImage": "an AMI id (ami-...) or an EC2 Image Builder image ARN (arn:...)",
+}
+
+
 def validate(doc: dict, region: str | None = None) -> list[Problem]:
     """Local checks that need no AWS: the whole released schema, with suggestions; the rest is the server's dry run."""
     problems = [Problem(path or "(configuration)", f"{message}: {_REQUIRED_HINTS[path]}"
@@ -144,19 +154,9 @@ def validate(doc: dict, region: str | None = None) -> list[Problem]:
     return problems
 
 
-MAX_PROBLEMS = 20  # a screenful: a long list is mostly one mistake repeated (and each is a check failure)
-
-
-# What the keys every configuration needs are for, added to "is required".
-_REQUIRED_HINTS = {
-    "Build": "a mapping with at least InstanceType and ParentImage",
-    "Build.InstanceType": "the EC2 instance type that builds the image, e.g. c6i.xlarge",
-    "Build.ParentImage": "an AMI id (ami-...) or an EC2 Image Builder image ARN (arn:...)",
-}
-
 # family.size with a size EC2 uses today: such a type is never reported, as it may be newer than botocore's list
 # (this only spares loading that list; the shapes read from it below decide the same).
-_WELL_FORMED_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|xlarge|\d+xlarge|metal|metal-\d+xl)$")
+_WELL_FORMED_TYPE = re.compile(r"[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|xlarge|\d+xlarge|metal|metal-\d+xl)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -172,7 +172,7 @@ def _ec2_instance_types() -> frozenset[str]:
 
 def _instance_type_typo(value: str) -> str | None:
     """A message when `value` is surely a typo of a known instance type; None when it is known, or may be new."""
-    if _WELL_FORMED_TYPE.match(value):
+    if _WELL_FORMED_TYPE.fullmatch(value):
         return None
     known = _ec2_instance_types()
     if not known or value in known:

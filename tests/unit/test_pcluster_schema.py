@@ -174,8 +174,10 @@ def document(draw, schema: str = pcluster_schema.ROOT, depth: int = 0) -> dict:
 def value(draw, key: str, field: dict, depth: int) -> Any:
     kind = field["type"]
     code_checked = kind == "string" and "pattern" not in field and "enum" not in field and key in SAMPLES
-    if draw(st.integers(0, 5)) == 0:
-        return draw(st.sampled_from([w for w in WRONG if not (code_checked and isinstance(w, str))]))
+    if draw(st.integers(0, 5)) == 0:  # a wrong value; for code-checked keys, only of a wrong type
+        inner = field["items"] if kind == "list" else field
+        checked = key in SAMPLES and "pattern" not in inner and "enum" not in inner
+        return draw(st.sampled_from([w for w in WRONG if not (checked and isinstance(w, (str, list)) and w)]))
     if kind == "object":
         return draw(document(field["schema"], depth + 1))
     if kind == "list":

@@ -70,7 +70,8 @@ def test_check_reports_each_problem_on_its_property(prov, api, prop, value, mess
 
 
 @pytest.mark.parametrize("value, reason", [
-    (CONFIG + "  UpdateOsPackage: {Enabled: true}\n", "Build.UpdateOsPackage: unknown key; did you mean UpdateOsPackages?"),
+    (CONFIG + "  UpdateOsPackage: {Enabled: true}\n",
+     "Build.UpdateOsPackage: unknown key; did you mean UpdateOsPackages?"),
     (CONFIG.replace("c6i.xlarge", "c6i.xlarg"),
      "Build.InstanceType: 'c6i.xlarg' is not a known EC2 instance type; did you mean c6i.xlarge?"),
 ])
