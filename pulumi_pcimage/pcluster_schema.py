@@ -5,7 +5,9 @@ schemas (`pcluster/schemas/imagebuilder_schema.py`) by `scripts/generate_config_
 it and compares. This module only reads it and imports nothing else from this package, so the provider side and
 the emulator can both use it. The rules mirror marshmallow's: mappings refuse unknown keys, integers also accept
 numeric text, booleans also accept marshmallow's true/false words, patterns are applied with `re.match`.
-Checks that the schema makes in code (reserved tag prefixes, security group ids, ...) are left to the API.
+A key the schema lets pass but the class built from it cannot do without is required too (`"required_by":
+"constructor"`: AWS fails such a request after its schema accepted it). Checks that the schema makes in code
+(reserved tag prefixes, security group ids, ...) are left to the API.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 _DATA: dict[str, Any] = json.loads(Path(__file__).with_name("pcluster_schema.json").read_text(encoding="utf-8"))
 VERSION: str = _DATA["version"]  # the aws-parallelcluster release the data comes from
@@ -39,7 +41,7 @@ def problems(doc: Any) -> list[tuple[str, str]]:
     return found
 
 
-def closest(word: str, choices: Any, cutoff: float = 0.75) -> str | None:
+def closest(word: str, choices: Iterable[str], cutoff: float = 0.75) -> str | None:
     """The choice `word` most likely meant: equal but for case, else the closest by difflib's ratio."""
     by_lower = {choice.lower(): choice for choice in choices}
     if word.lower() in by_lower:
