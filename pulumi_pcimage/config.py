@@ -7,6 +7,7 @@ order, quoting and whitespace never cause a rebuild.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -14,10 +15,8 @@ from typing import Any
 
 import yaml
 
-# Top-level sections of ParallelCluster's image builder config (pcluster/schemas/imagebuilder_schema.py,
-# ImageBuilderSchema: image, build, dev_settings, config_region -> "Region", custom_s3_bucket,
-# deployment_settings; field names are PascalCase on the wire).
-TOP_LEVEL_KEYS = ("Build", "CustomS3Bucket", "DeploymentSettings", "DevSettings", "Image", "Region")
+from . import pcluster_schema
+
 PARENT_IMAGE_PATTERN = re.compile(r"^(ami-|arn:)")
 
 # Markers the provider adds to Image.Tags (ParallelCluster reserves the "parallelcluster:" prefix): who built the
@@ -190,32 +189,76 @@ def canonical_json(value: str | dict) -> str:
     return json.dumps(load(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+MAX_PROBLEMS = 20  # a screenful: a long list is mostly one mistake repeated (and each is a check failure)
+
+# What the keys every configuration needs are for, added to "is required".
+_REQUIRED_HINTS = {
+    "Build": "a mapping with at least InstanceType and ParentImage",
+    "Build.InstanceType": "the EC2 instance type that builds the image, e.g. c6i.xlarge",
+    "Build.ParentImage": "an AMI id (ami-...) or an EC2 Image Builder image ARN (arn:...)",
+}
+
+
 def validate(doc: dict, region: str | None = None) -> list[Problem]:
-    """Local checks that need no AWS: the rest is the server's dry run."""
-    problems = [Problem(str(key), f"unknown top-level key; allowed keys are {', '.join(TOP_LEVEL_KEYS)}")
-                for key in doc if key not in TOP_LEVEL_KEYS]
+    """Local checks that need no AWS: the whole released schema, with suggestions; the rest is the server's dry run."""
+    problems = [Problem(path or "(configuration)", f"{message}: {_REQUIRED_HINTS[path]}"
+                        if message == pcluster_schema.REQUIRED and path in _REQUIRED_HINTS else message)
+                for path, message in pcluster_schema.problems(doc)]
+    flagged = {p.path for p in problems}
     build = doc.get("Build")
-    if not isinstance(build, dict):
-        problems.append(Problem("Build", "is required: a mapping with at least InstanceType and ParentImage"))
-    else:
-        if not _non_empty_str(build.get("InstanceType")):
-            problems.append(Problem("Build.InstanceType", "is required: the EC2 instance type that builds the "
-                                                          "image, e.g. c6i.xlarge"))
-        parent = build.get("ParentImage")
-        if not _non_empty_str(parent):
-            problems.append(Problem("Build.ParentImage", "is required: an AMI id (ami-...) or an EC2 Image "
-                                                         "Builder image ARN (arn:...)"))
-        elif not PARENT_IMAGE_PATTERN.match(parent):
-            problems.append(Problem("Build.ParentImage", f"{parent!r} must be an AMI id (ami-...) or an image "
-                                                         "ARN (arn:...)"))
-    image = doc.get("Image")
-    if image is not None and not isinstance(image, dict):
-        problems.append(Problem("Image", "must be a mapping (Name, Tags, RootVolume)"))
+    if isinstance(build, dict):
+        instance_type, parent = build.get("InstanceType"), build.get("ParentImage")
+        if "Build.InstanceType" not in flagged:
+            if not _non_empty_str(instance_type):  # the schema takes "", AWS's validators would not
+                problems.append(Problem("Build.InstanceType", f"{pcluster_schema.REQUIRED}: "
+                                                              f"{_REQUIRED_HINTS['Build.InstanceType']}"))
+            elif (typo := _instance_type_typo(instance_type)) is not None:
+                problems.append(Problem("Build.InstanceType", typo))
+        if isinstance(parent, str) and not PARENT_IMAGE_PATTERN.match(parent):  # stricter than the schema's ^ami|arn
+            message = Problem("Build.ParentImage", f"{parent!r} must be an AMI id (ami-...) or an image ARN (arn:...)")
+            problems = [message if p.path == message.path else p for p in problems]
+            if message not in problems:
+                problems.append(message)
     config_region = doc.get("Region")
     if config_region is not None and region and config_region != region:
         problems.append(Problem("Region", f"is {config_region!r} but the resource's region is {region!r}; "
                                           "remove Region from the configuration or make them equal"))
+    if len(problems) > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS:] = [Problem("(configuration)", f"and {len(problems) - MAX_PROBLEMS} more problems")]
     return problems
+
+
+# family.size with a size EC2 uses today: such a type is never reported, as it may be newer than botocore's list
+# (this only spares loading that list; the shapes read from it below decide the same).
+_WELL_FORMED_TYPE = re.compile(r"[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|xlarge|\d+xlarge|metal|metal-\d+xl)")
+
+
+@functools.lru_cache(maxsize=1)
+def _ec2_instance_types() -> frozenset[str]:
+    """The instance types of botocore's EC2 model: a list that ships with what we depend on, for suggestions only."""
+    try:
+        import botocore.session
+        model = botocore.session.get_session().get_service_model("ec2")
+        return frozenset(model.shape_for("InstanceType").enum)
+    except Exception:  # noqa: BLE001 - no list, no suggestion: the API's dry run still checks the type
+        return frozenset()
+
+
+def _instance_type_typo(value: str) -> str | None:
+    """A message when `value` is surely a typo of a known instance type; None when it is known, or may be new."""
+    if _WELL_FORMED_TYPE.fullmatch(value):
+        return None
+    known = _ec2_instance_types()
+    if not known or value in known:
+        return None
+    family, dot, size = value.partition(".")
+    shapes = {re.sub(r"\d+", "N", t.partition(".")[2]) for t in known}
+    if dot and value == value.lower() and re.fullmatch(r"[a-z][a-z0-9-]*", family) \
+            and re.sub(r"\d+", "N", size) in shapes:
+        return None  # a family or size botocore does not know yet: left to the API
+    same_family = [t for t in known if t.startswith(family + ".")] if dot else []
+    suggestion = pcluster_schema.closest(value, same_family or known, cutoff=0.8)
+    return f"{value!r} is not a known EC2 instance type; did you mean {suggestion}?" if suggestion else None
 
 
 def _non_empty_str(value: Any) -> bool:

@@ -14,6 +14,14 @@ from typing import Any
 
 # The released spec's `imageId` is ^[a-zA-Z][a-zA-Z0-9-]+$ (two characters at least) and the service caps it at 128.
 IMAGE_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{1,127}$"
+# The same rule in plain words, for messages (a test holds them equal to the pattern).
+IMAGE_ID_RULES = (
+    (r"(?s).{2,}", "must be at least 2 characters long"),
+    (r"(?s).{0,128}", "must be at most 128 characters long"),
+    (r"(?s)[a-zA-Z].*", "must start with a letter"),
+    (r"[^_]*", "underscores are not allowed"),
+    (r"[a-zA-Z0-9_-]*", "may contain only letters a-z and A-Z, digits and hyphens"),
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class Field:
     internal: bool = False  # set by CustomImage itself, not by users
     choices: tuple[str, ...] = ()
     pattern: str | None = None  # for str, or for each item of a list
+    pattern_rules: tuple[tuple[str, str], ...] = ()  # (full-match regex, plain words): `pattern` told in words
     minimum: float | None = None  # exclusive lower bound for numbers
     maximum: float | None = None  # inclusive upper bound for numbers
     doc_type: str | None = None  # type as shown in the README when it is not the plain one
@@ -56,7 +65,9 @@ class Field:
         if self.choices and value not in self.choices:
             return [f"{self.name} is {value!r} but must be one of {', '.join(self.choices)}"]
         if self.pattern and self.type is str and not re.match(self.pattern, value):
-            return [f"{self.name} {value!r} must match {self.pattern}"]
+            words = [words for rule, words in self.pattern_rules if not re.fullmatch(rule, value)]
+            return [f"{self.name} {value!r} is not valid: {'; '.join(words)}" if words
+                    else f"{self.name} {value!r} must match {self.pattern}"]
         if self.type is list:
             bad = [item for item in value if not isinstance(item, str)
                    or (self.pattern and not re.match(self.pattern, item))]
@@ -75,7 +86,7 @@ FIELDS: tuple[Field, ...] = (
     Field("image_configuration", str, required=True, replaces=True, doc_type="string (YAML) or mapping",
           description="The ParallelCluster image configuration (Build, Image, DevSettings, ...), as YAML text or "
                       "a dict. Compared in canonical form: comments, key order, quoting and whitespace do not count."),
-    Field("image_id", str, replaces=True, pattern=IMAGE_ID_PATTERN,
+    Field("image_id", str, replaces=True, pattern=IMAGE_ID_PATTERN, pattern_rules=IMAGE_ID_RULES,
           description="The ParallelCluster image id. Omitted: derived by the provider from the resource's URN, "
                       "configuration and region, and kept while the configuration and region stay the same "
                       "(renames with aliases, stack renames and `ignore_changes` keep it); a changed configuration "

@@ -310,7 +310,8 @@ class Lifecycle:
         if isinstance(value, dict):  # the wire and the state keep one form: YAML text
             inputs["image_configuration"] = config.dump(doc)
         region = inputs.get("region")
-        return [Failure("image_configuration", f"image_configuration: {redact(str(problem))}")
+        # The property is the failure's own: the engine (and the harness) print it before the reason.
+        return [Failure("image_configuration", redact(str(problem)))
                 for problem in config.validate(doc, None if is_unknown(region) else region)]
 
     @staticmethod

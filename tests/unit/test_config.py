@@ -72,17 +72,79 @@ def test_valid_configuration_has_no_problems():
 
 def test_problems_name_the_path_and_the_fix():
     doc = {"Build": {"ParentImage": "centos7"}, "Imagee": {}, "Region": "eu-west-1"}
-    problems = {p.path: p.message for p in config.validate(doc, "us-east-1")}
-    assert set(problems) == {"Imagee", "Build.InstanceType", "Build.ParentImage", "Region"}
-    assert "allowed keys are Build, CustomS3Bucket, DeploymentSettings, DevSettings, Image, Region" \
-        in problems["Imagee"]
-    assert "c6i.xlarge" in problems["Build.InstanceType"]
-    assert "ami-" in problems["Build.ParentImage"]
-    assert "'eu-west-1'" in problems["Region"] and "'us-east-1'" in problems["Region"]
+    assert [str(p) for p in config.validate(doc, "us-east-1")] == [
+        "Build.ParentImage: 'centos7' must be an AMI id (ami-...) or an image ARN (arn:...)",
+        "Build.InstanceType: is required: the EC2 instance type that builds the image, e.g. c6i.xlarge",
+        "Imagee: unknown key; did you mean Image?",
+        "Region: is 'eu-west-1' but the resource's region is 'us-east-1'; remove Region from the configuration or "
+        "make them equal",
+    ]
 
 
 def test_missing_build_section():
-    assert [p.path for p in config.validate({"Image": {"Name": "x"}})] == ["Build"]
+    assert [str(p) for p in config.validate({"Image": {"Name": "x"}})] == [
+        "Build: is required: a mapping with at least InstanceType and ParentImage"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    (BASE.replace("  InstanceType", "  UpdateOsPackage: {Enabled: true}\n  InstanceType"),
+     "Build.UpdateOsPackage: unknown key; did you mean UpdateOsPackages?"),
+    (BASE + "Devsettings: {}\n", "Devsettings: unknown key; did you mean DevSettings?"),
+    (BASE + "  RootVolume: {Size: 60, Encrypt: true}\n",
+     "Image.RootVolume.Encrypt: unknown key; did you mean Encrypted?"),
+    (BASE + "  Tags: [{Key: team, Valeu: hpc, Value: hpc}]\n", "Image.Tags[0].Valeu: unknown key; did you mean Value?"),
+    (BASE.replace("  InstanceType", "  Installation: {NvidiaSoftware: {enabled: true}}\n  InstanceType"),
+     "Build.Installation.NvidiaSoftware.enabled: unknown key; did you mean Enabled?"),
+    (BASE + "Tags: []\n", "Tags: unknown key; allowed keys are Build, CustomS3Bucket, DeploymentSettings, "
+                          "DevSettings, Image, Region"),
+])
+def test_a_typo_at_any_level_is_named_with_the_key_meant(text, expected):
+    assert [str(p) for p in config.validate(config.load(text), "us-east-1")] == [expected]
+
+
+@pytest.mark.parametrize("text, expected", [
+    (BASE + "  RootVolume: {Size: sixty}\n", "Image.RootVolume.Size: must be an integer, got a string"),
+    (BASE + "  Tags: {team: hpc}\n", "Image.Tags: must be a list, got a mapping"),
+    (BASE.replace("  InstanceType", "  UpdateOsPackages: yes\n  InstanceType"),
+     "Build.UpdateOsPackages: must be a mapping (with Enabled), got true or false"),
+    (BASE.replace("  InstanceType", "  UpdateOsPackages: {Enabled: maybe}\n  InstanceType"),
+     "Build.UpdateOsPackages.Enabled: must be true or false, got a string"),
+    (BASE.replace("c6i.xlarge", "42"), "Build.InstanceType: must be a string, got an integer"),
+    (BASE + "  Tags: [{Key: team}]\n", "Image.Tags[0].Value: is required"),
+    (BASE + "  Tags: [{Key: team, Vaule: hpc}]\n",  # both, as AWS says: fixing the typo fixes both
+     "Image.Tags[0].Vaule: unknown key; did you mean Value?\nImage.Tags[0].Value: is required"),
+    (BASE.replace("  ParentImage: ami-0123456789abcdef0\n", ""),
+     "Build.ParentImage: is required: an AMI id (ami-...) or an EC2 Image Builder image ARN (arn:...)"),
+    (BASE.replace("c6i.xlarge", "''"),
+     "Build.InstanceType: is required: the EC2 instance type that builds the image, e.g. c6i.xlarge"),
+    (BASE + "DevSettings: {DistributionConfiguration: {LaunchPermission: '{}'}}\n",
+     "DevSettings.DistributionConfiguration.Regions: is required"),
+    (BASE.replace("  InstanceType", "  Imds: {ImdsSupport: v3}\n  InstanceType"),
+     "Build.Imds.ImdsSupport: 'v3' is not one of v1.0, v2.0"),
+])
+def test_types_required_keys_and_values_name_the_rule(text, expected):
+    assert [str(p) for p in config.validate(config.load(text), "us-east-1")] == expected.split("\n")
+
+
+@pytest.mark.parametrize("instance_type, expected", [
+    ("c6i.xlarg", "'c6i.xlarg' is not a known EC2 instance type; did you mean c6i.xlarge?"),
+    ("c6i.2xlareg", "'c6i.2xlareg' is not a known EC2 instance type; did you mean c6i.2xlarge?"),
+    ("t3.mirco", "'t3.mirco' is not a known EC2 instance type; did you mean t3.micro?"),
+    ("C6i.xlarge", "'C6i.xlarge' is not a known EC2 instance type; did you mean c6i.xlarge?"),
+    ("c6ixlarge", "'c6ixlarge' is not a known EC2 instance type; did you mean c6i.xlarge?"),
+])
+def test_a_mistyped_instance_type_gets_the_one_meant(instance_type, expected):
+    doc = config.load(BASE.replace("c6i.xlarge", instance_type))
+    assert [str(p) for p in config.validate(doc, "us-east-1")] == [f"Build.InstanceType: {expected}"]
+
+
+@pytest.mark.parametrize("instance_type", [
+    "c6i.xlarge", "u-6tb1.metal", "m7i.metal-48xl",  # known to botocore
+    "c99i.xlarge", "c7i.96xlarge", "x9z.metal-64xl",  # newer than any botocore: the API's dry run decides
+    "my-own-accelerator",  # nothing close: nothing to suggest, left to the API as well
+])
+def test_an_instance_type_is_never_refused_for_being_new(instance_type):
+    assert config.validate(config.load(BASE.replace("c6i.xlarge", instance_type)), "us-east-1") == []
 
 
 def test_region_in_config_is_fine_when_equal_or_resource_region_unset():
@@ -125,3 +187,10 @@ def test_aliases_of_ordinary_size_are_written_out():
     text = "Image: {Tags: &t [{Key: team, Value: hpc}]}\nBuild: {InstanceType: c5.xlarge, ParentImage: ami-1, Tags: *t}\n"
     assert config.load(text)["Build"]["Tags"] == [{"Key": "team", "Value": "hpc"}]
     assert "&" not in config.canonical(text) and "*" not in config.canonical(text)
+
+
+def test_a_screenful_of_problems_then_a_count():
+    doc = config.load(BASE + "  Tags:\n" + "".join(f"    - {{Key: k{i}, Vaule: v}}\n" for i in range(30)))
+    problems = [str(p) for p in config.validate(doc, "us-east-1")]
+    assert problems[:2] == ["Image.Tags[0].Vaule: unknown key; did you mean Value?", "Image.Tags[0].Value: is required"]
+    assert len(problems) == 21 and problems[-1] == "(configuration): and 40 more problems"

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from hypothesis import given, strategies as st
 
 from pulumi_pcimage import fields
 from pulumi_pcimage.fields import BY_NAME, FIELDS
@@ -45,3 +46,24 @@ def test_reference_table_lists_every_user_input_with_default_and_replacement():
     assert "| `build_timeout_minutes` | number | `180` | no |" in table
     assert "| `validation_failure_level` | `INFO` \\| `WARNING` \\| `ERROR` | `ERROR` | no |" in table
     assert "| `ami_id` | string | The AMI id of the built image. |" in table
+
+
+@pytest.mark.parametrize("value, words", [
+    ("my_image", "underscores are not allowed"),
+    ("9lives", "must start with a letter"),
+    ("x", "must be at least 2 characters long"),
+    ("a" * 129, "must be at most 128 characters long"),
+    ("hpc base", "may contain only letters a-z and A-Z, digits and hyphens"),
+    ("_x", "must start with a letter; underscores are not allowed"),
+])
+def test_image_id_problems_are_said_in_plain_words(value, words):
+    assert BY_NAME["image_id"].problems(value) == [f"image_id {value!r} is not valid: {words}"]
+
+
+@given(st.text(alphabet=st.sampled_from("aZ09-_ .é\n"), max_size=140) | st.text(max_size=10))
+def test_the_plain_words_say_what_the_image_id_pattern_says(value):
+    explained = [words for rule, words in fields.IMAGE_ID_RULES if not re.fullmatch(rule, value)]
+    if re.fullmatch(fields.IMAGE_ID_PATTERN.strip("^$"), value):
+        assert explained == []
+    if not re.match(fields.IMAGE_ID_PATTERN, value):
+        assert explained, f"{value!r} breaks the pattern but no rule says why"

@@ -52,9 +52,9 @@ def test_check_fills_defaults_and_normalises_numbers(prov, api):
 
 
 @pytest.mark.parametrize("prop, value, message", [
-    ("image_id", "1-bad_id", "image_id '1-bad_id' must match ^[a-zA-Z][a-zA-Z0-9-]{1,127}$"),
-    ("image_id", "x", "image_id 'x' must match ^[a-zA-Z][a-zA-Z0-9-]{1,127}$"),
-    ("image_id", "a" * 129, "must match"),
+    ("image_id", "1-bad_id", "image_id '1-bad_id' is not valid: must start with a letter; underscores are not allowed"),
+    ("image_id", "x", "image_id 'x' is not valid: must be at least 2 characters long"),
+    ("image_id", "a" * 129, "is not valid: must be at most 128 characters long"),
     ("validation_failure_level", "FATAL", "is 'FATAL' but must be one of INFO, WARNING, ERROR"),
     ("suppress_validators", ["type:Foo", "everything"], "items ['everything'] must be strings matching"),
     ("build_timeout_minutes", 0, "must be greater than 0"),
@@ -62,13 +62,25 @@ def test_check_fills_defaults_and_normalises_numbers(prov, api):
     ("role_arn", "admin", "role_arn 'admin' must match"),
     ("image_configuration", "- just a list", "must be a YAML mapping"),
     ("image_configuration", "Build: {InstanceType: t3.large}", "Build.ParentImage: is required"),
-    ("image_configuration", CONFIG + "Imagee: {}", "Imagee: unknown top-level key"),
+    ("image_configuration", CONFIG + "Imagee: {}", "Imagee: unknown key; did you mean Image?"),
     ("image_configuration", CONFIG + "Region: eu-west-1", "remove Region from the configuration or make them equal"),
 ])
 def test_check_reports_each_problem_on_its_property(prov, api, prop, value, message):
     _, failures = checked(prov, **{prop: value})
     assert list(failures) == [prop] and message in failures[prop]
     assert api.calls == [], "nothing is sent while the inputs are invalid"
+
+
+@pytest.mark.parametrize("value, reason", [
+    (CONFIG + "  UpdateOsPackage: {Enabled: true}\n",
+     "Build.UpdateOsPackage: unknown key; did you mean UpdateOsPackages?"),
+    (CONFIG.replace("c6i.xlarge", "c6i.xlarg"),
+     "Build.InstanceType: 'c6i.xlarg' is not a known EC2 instance type; did you mean c6i.xlarge?"),
+])
+def test_a_configuration_problem_is_said_once_on_its_property(prov, api, value, reason):
+    # The engine prints "property 'image_configuration' ... has a problem: <reason>": no second prefix.
+    _, failures = checked(prov, image_configuration=value)
+    assert failures == {"image_configuration": reason}
 
 
 def test_check_rejects_unknown_properties(prov, api):
