@@ -32,7 +32,10 @@ redact.install()  # wherever the client runs, urllib3's and botocore's DEBUG rec
 
 SERVICE = "execute-api"
 DEFAULT_SIGNING_REGION = "us-east-1"
-DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds; build_image validates the config before answering
+# (connect, read) seconds. API Gateway ends every integration after 29 s, so an answer that takes longer never comes.
+DEFAULT_TIMEOUT = (5.0, 35.0)
+# Say that a request is being retried at most this often (seconds): visible, never a flood.
+RETRY_NOTICE_SECONDS = 5.0
 ROLE_SESSION_NAME = "pulumi-pcimage"
 _SNIPPET = 200
 
@@ -60,6 +63,9 @@ class RetryPolicy:
     """
 
     max_attempts: int = 8
+    # A refused connection, an unknown host or a silent endpoint rarely heals within seconds: a few quick tries,
+    # then a clear error (a build's waiter keeps polling through longer outages on its own).
+    max_transport_attempts: int = 3
     base_delay: float = 0.5
     max_delay: float = 20.0
     max_retry_after: float = 120.0
@@ -89,6 +95,21 @@ def _never_sent(exc: requests.RequestException) -> bool:
 
 
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def _transport_reason(exc: requests.RequestException) -> str:
+    """What went wrong, in words a user can act on."""
+    text = str(exc)
+    if isinstance(exc, requests.ConnectTimeout):
+        return "the connection timed out"
+    if isinstance(exc, requests.ReadTimeout):
+        return "the API accepted the connection but did not answer in time"
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo failed" in text \
+            or "Temporary failure in name resolution" in text:
+        return "the host name does not resolve"
+    if "Connection refused" in text:
+        return "the connection was refused"
+    return f"{type(exc).__name__}: {_snippet(text)}"
 
 
 def _certificate_rejected(exc: requests.RequestException) -> bool:
@@ -250,6 +271,7 @@ class ParallelClusterClient:
         self._signer: _LockedAuth | None = None
         self._lock = threading.RLock()  # _auth holds it while signing_region may build the boto3 session
         self._local = threading.local()
+        self._last_notice = float("-inf")
 
     def __repr__(self) -> str:
         return (f"ParallelClusterClient(api_url={self.api_url!r}, region={self._region!r}, "
@@ -343,6 +365,7 @@ class ParallelClusterClient:
               json: Any = None, idempotent: bool = True) -> dict[str, Any]:
         """Send one operation, retrying per the policy; the decoded JSON body or a typed error."""
         auth, http, policy = self._auth(), self._http(), self.retry
+        transport_failures = 0
         for attempt in range(1, policy.max_attempts + 1):
             last = attempt == policy.max_attempts
             try:
@@ -358,12 +381,15 @@ class ParallelClusterClient:
                     raise errors.UnknownOutcomeError(
                         f"{operation}: the request may have reached the API but no answer came back "
                         f"({type(exc).__name__}); it was not repeated: check with describe_image") from exc
-                if last:
+                transport_failures += 1
+                if last or transport_failures >= policy.max_transport_attempts:
                     raise errors.TransportError(
                         f"{operation}: could not reach the ParallelCluster API at {self.api_url} after "
-                        f"{attempt} attempts: {type(exc).__name__}: {exc}") from exc
+                        f"{attempt} attempts ({_transport_reason(exc)}). Check that api_url is the API's invoke "
+                        "URL, that the API's CloudFormation stack is deployed, and that this machine reaches it "
+                        "(network, VPN, proxy, or the VPC endpoint of a private API)") from exc
                 wait = policy.delay(attempt)
-                log.debug("%s: %s, retrying in %.2fs (attempt %d)", operation, type(exc).__name__, wait, attempt)
+                self._say_retrying(operation, _transport_reason(exc), attempt, wait)
             except (BotoCoreError, ClientError) as exc:  # refreshing credentials (SSO, STS) fails while signing
                 raise self._credentials_error(exc) from exc
             else:
@@ -374,10 +400,19 @@ class ParallelClusterClient:
                 if last or not policy.retries_status(response.status_code, idempotent):
                     raise api_error(operation, response)
                 wait = policy.delay(attempt, response.headers.get("Retry-After"))
-                log.debug("%s: HTTP %d, retrying in %.2fs (attempt %d)", operation, response.status_code, wait,
-                          attempt)
+                self._say_retrying(operation, f"HTTP {response.status_code}", attempt, wait)
             policy.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _say_retrying(self, operation: str, reason: str, attempt: int, wait: float) -> None:
+        """A retry is worth a line for whoever waits, but not more than one every few seconds."""
+        now = time.monotonic()
+        with self._lock:
+            due = now - self._last_notice >= RETRY_NOTICE_SECONDS
+            if due:
+                self._last_notice = now
+        (log.info if due else log.debug)("%s: %s; retrying in %.1f s (attempt %d of at most %d)", operation,
+                                         reason, wait, attempt + 1, self.retry.max_attempts)
 
     @staticmethod
     def _decode(operation: str, response: requests.Response) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
@@ -83,12 +84,38 @@ def closed_port_url() -> str:
 
 @pytest.mark.parametrize("call", [lambda c: c.build_image("hpc-base", CONFIG), lambda c: c.describe_image("x")],
                          ids=["build_image", "describe_image"])
-def test_refused_connections_are_retried_even_for_build_image_then_transport_error(make_client, sleeps, call):
-    client = make_client(closed_port_url(), retry=RetryPolicy(max_attempts=4, sleep=sleeps.append, random=lambda: 1.0))
+def test_refused_connections_fail_fast_even_for_build_image_saying_what_to_check(make_client, sleeps, call):
+    client = make_client(closed_port_url(), retry=RetryPolicy(sleep=sleeps.append, random=lambda: 1.0))
     with pytest.raises(errors.TransportError) as raised:
         call(client)
     assert type(raised.value) is errors.TransportError  # never sent, so the outcome is known
-    assert sleeps == [0.5, 1.0, 2.0] and "after 4 attempts" in str(raised.value)
+    # three quick attempts, 1.5 s of waiting in all: not the 8 backoffs a throttled API gets
+    assert sleeps == [0.5, 1.0] and "after 3 attempts (the connection was refused)" in str(raised.value)
+    assert "Check that api_url is the API's invoke URL" in str(raised.value)
+
+
+def test_a_silent_endpoint_costs_three_read_timeouts_not_minutes(make_client, sleeps):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts connections, never answers
+    try:
+        client = make_client(f"http://127.0.0.1:{listener.getsockname()[1]}/prod", timeout=(1.0, 0.2),
+                             retry=RetryPolicy(sleep=sleeps.append, random=lambda: 1.0))
+        with pytest.raises(errors.TransportError,
+                           match="after 3 attempts \\(the API accepted the connection but did not answer in time\\)"):
+            client.describe_image("hpc-base")
+    finally:
+        listener.close()
+    assert sleeps == [0.5, 1.0]
+
+
+def test_retries_are_announced_at_most_every_few_seconds(make_client, server, sleeps, caplog):
+    server.script(*[THROTTLED] * 4, Reply(200, {"imageId": "hpc-base"}))
+    client = make_client(retry=RetryPolicy(sleep=sleeps.append, random=lambda: 1.0))
+    with caplog.at_level(logging.INFO, logger="pulumi_pcimage"):
+        client.describe_image("hpc-base")
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("pulumi_pcimage") and r.levelno >= logging.INFO]
+    assert said == ["describe_image: HTTP 429; retrying in 0.5 s (attempt 2 of at most 8)"], "one line, not four"
 
 
 def test_exhausted_throttling_raises_throttled_error(make_client, server, sleeps):
@@ -134,4 +161,5 @@ def test_retry_after_is_honoured_within_bounds():
 
 def test_default_client_uses_timeouts_and_eight_attempts():
     client = ParallelClusterClient("http://127.0.0.1:1/prod")
-    assert client.retry.max_attempts == 8 and client.timeout == (10.0, 60.0)
+    assert client.retry.max_attempts == 8 and client.retry.max_transport_attempts == 3
+    assert client.timeout == (5.0, 35.0), "API Gateway answers within 29 s or never"
