@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import regions
+
 # The released spec's `imageId` is ^[a-zA-Z][a-zA-Z0-9-]+$ (two characters at least) and the service caps it at 128.
 IMAGE_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{1,127}$"
 
@@ -80,7 +82,7 @@ FIELDS: tuple[Field, ...] = (
                       "configuration, region, project and stack, so a changed configuration gets a new id and "
                       "the new image is built before the old one is deleted. A fixed id makes a replacement "
                       "delete the old image first."),
-    Field("region", str, replaces=True, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$",
+    Field("region", str, replaces=True, pattern=regions.PATTERN,
           description="AWS region of the image. Omitted: stack config `aws:region`, else AWS_REGION / "
                       "AWS_DEFAULT_REGION, else the API's own region."),
     # --- how to reach the API: changed in place

@@ -40,7 +40,7 @@ class Emulator(Controls):
                  stage: str = "prod", db_path: str | None = None, access_key: str = "testing",
                  secret_key: str = "testing", page_size: int = 10, seed: int | None = 0,
                  throttle_rate: float = 0.0, error_rate: float = 0.0, drop_rate: float = 0.0,
-                 latency_ms: float = 0, host: str = "127.0.0.1", port: int = 0):
+                 latency_ms: float = 0, host: str = "127.0.0.1", port: int = 0, sparse_pages: bool = True):
         if not REGION.match(region):
             raise ValueError(f"region '{region}' is not an AWS region name like us-east-1")
         if not stage or "/" in stage:
@@ -53,6 +53,7 @@ class Emulator(Controls):
         self.region, self.stage, self.host, self._port = region, stage, host, port
         self.access_key, self.secret_key = access_key, secret_key  # the pair accepted at start
         self.build_seconds, self.delete_seconds, self.page_size = build_seconds, delete_seconds, page_size
+        self.sparse_pages = sparse_pages  # AWS's list_images pages: filtered after paging, so some are empty
         self._tempdir = None if db_path else tempfile.mkdtemp(prefix="pcimage-emulator-")
         self.db_path = db_path or os.path.join(self._tempdir, "emulator.sqlite")
         self.faults = Faults(throttle_rate=throttle_rate, error_rate=error_rate, drop_rate=drop_rate,
@@ -71,7 +72,8 @@ class Emulator(Controls):
             return self
         self._store = Store(self.db_path)
         self._service = ImageService(self._store, region=self.region, build_seconds=self.build_seconds,
-                                     delete_seconds=self.delete_seconds, page_size=self.page_size)
+                                     delete_seconds=self.delete_seconds, page_size=self.page_size,
+                                     sparse_pages=self.sparse_pages)
         app = EmulatorApp(self._service, self.verifier, self.faults, self._counters, stage=self.stage)
         self._server = self._bind(app)
         self._port = self._server.server_port
