@@ -30,7 +30,6 @@ Clock = Callable[[], float]
 LEVELS = ["INFO", "WARNING", "ERROR"]
 SPEC_IMAGE_ID = "^[a-zA-Z][a-zA-Z0-9-]+$"  # the released spec's pattern, checked on every route
 IMAGE_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,127}$")  # ImageBuilder._validate_id: at most 128 characters
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 SUPPRESSOR = "^(ALL|type:[A-Za-z0-9]+)$"
 PARENT_IMAGE = re.compile(r"^ami|arn")
 TOP_LEVEL_KEYS = ["Image", "Build", "DevSettings", "Region", "CustomS3Bucket", "DeploymentSettings"]
@@ -272,8 +271,7 @@ class ImageService:
             raise bad_request("region is set in both parameter and configuration and conflicts.")
         region = self._region(region or config_region)
         try:
-            config = yaml.safe_load(config_text) or {}
-            config.get("Build", {}).get("Iam", {})  # what AWS's controller reads first, unguarded
+            config = self._read_like_aws(config_text)
         except (yaml.YAMLError, AttributeError) as exc:
             raise internal_error(str(exc))
         if not config_text:
@@ -298,6 +296,14 @@ class ImageService:
         if any(LEVELS.index(f["level"]) >= threshold for f in findings):
             raise build_bad_request("Configuration is invalid", findings)
         return region, findings
+
+    @staticmethod
+    def _read_like_aws(config_text: str) -> Any:
+        """What AWS's build_image reads before its error handling; a failure there is its 500."""
+        config = yaml.safe_load(config_text) or {}
+        if not config.get("Build", {}).get("Iam", {}).get("CleanupLambdaRole"):
+            config.get("DeploymentSettings", {}).get("LambdaFunctionsVpcConfig")
+        return config
 
     @staticmethod
     def _config_region(config_text: str) -> str | None:

@@ -14,7 +14,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from .app import EmulatorApp
 from .control import Controls, Counters
 from .faults import Faults
-from .models import REGION, ImageService
+from .. import regions
+from .models import ImageService
 from .sigv4 import SigV4Verifier
 from .store import Store
 
@@ -41,8 +42,9 @@ class Emulator(Controls):
                  secret_key: str = "testing", page_size: int = 10, seed: int | None = 0,
                  throttle_rate: float = 0.0, error_rate: float = 0.0, drop_rate: float = 0.0,
                  latency_ms: float = 0, host: str = "127.0.0.1", port: int = 0, sparse_pages: bool = True):
-        if not REGION.match(region):
-            raise ValueError(f"region '{region}' is not an AWS region name like us-east-1")
+        if not regions.is_supported(region):
+            raise ValueError(f"region '{region}' is not one of ParallelCluster's regions: "
+                             f"{', '.join(regions.SUPPORTED_REGIONS)}")
         if not stage or "/" in stage:
             raise ValueError(f"stage '{stage}' must be one non-empty path segment, like prod")
         for name, value in (("build_seconds", build_seconds), ("delete_seconds", delete_seconds)):

@@ -38,7 +38,9 @@ def unreadable_by_aws(body: object) -> bool:
     if not isinstance(text, str):
         return False
     try:
-        (yaml.safe_load(text) or {}).get("Build", {}).get("Iam", {})
+        config = yaml.safe_load(text) or {}
+        if not config.get("Build", {}).get("Iam", {}).get("CleanupLambdaRole"):
+            config.get("DeploymentSettings", {}).get("LambdaFunctionsVpcConfig")
     except (yaml.YAMLError, AttributeError):
         return True
     return False

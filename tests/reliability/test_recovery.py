@@ -13,7 +13,7 @@ from pulumi_pcimage.testing import ProviderHost
 from .conftest import ACCESS_KEY, BUILD_SECONDS, HOST_ENV, SECRET_KEY
 
 # Outputs that depend on where and when, not on what was built (each build makes a new AMI).
-CIRCUMSTANTIAL = ("api_url", "creation_time", "ami_id")
+CIRCUMSTANTIAL = ("api_url", "creation_time", "ami_id", "ami_name")  # the AMI name carries the build date
 
 
 def comparable(outputs: dict) -> dict:
