@@ -121,24 +121,37 @@ def _add_ami(region: str, ami_id: str, name: str, architecture: str, owner_alias
         backend.create_tags([ami_id], {key: value})
 
 
+def _resolve(value, region: str):
+    """The few intrinsic functions ParallelCluster's template uses in AMI tags (Fn::Join over pseudo parameters)."""
+    if isinstance(value, dict) and "Ref" in value:
+        return {"AWS::Partition": "aws", "AWS::AccountId": DEFAULT_ACCOUNT_ID, "AWS::Region": region}[value["Ref"]]
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_resolve(part, region) for part in parts)
+    return value
+
+
 def _complete(region: str, image_id: str, body: dict) -> None:
+    """What Image Builder does with ParallelCluster's template: an AMI named and tagged as the template's
+    DistributionConfiguration says (its `{{ imagebuilder:buildDate }}` filled in, Image Builder's ARN tag added),
+    then what ParallelCluster's cleanup Lambda does: tag build_status and parent_image, delete the stack."""
     stack = _stack(region, image_id)
-    config = yaml.safe_load(_config_text(region, stack)) or {}
-    build, image = config.get("Build") or {}, config.get("Image") or {}
-    stack_tags = dict(stack.tags)
-    ami_tags = {t["Key"]: t["Value"] for t in image.get("Tags") or []}
-    ami_tags.update({k: v for k, v in stack_tags.items() if k.startswith("parallelcluster:")})
+    [distribution] = [resource["Properties"]["Distributions"][0]["AmiDistributionConfiguration"]
+                      for resource in stack.template_dict["Resources"].values()
+                      if resource["Type"] == "AWS::ImageBuilder::DistributionConfiguration"]
+    ami_tags = {key: _resolve(value, region) for key, value in distribution["AmiTags"].items()}
     arn = (f"arn:aws:imagebuilder:{region}:{DEFAULT_ACCOUNT_ID}:image/parallelclusterimage-{image_id.lower()}/"
-           f"{stack_tags['parallelcluster:version']}/1")
+           f"{ami_tags['parallelcluster:version']}/1")
+    config = yaml.safe_load(_config_text(stack)) or {}
     ami_tags.update({"Ec2ImageBuilderArn": arn, "parallelcluster:build_status": "available",
-                     "parallelcluster:parent_image": build["ParentImage"]})
+                     "parallelcluster:parent_image": config["Build"]["ParentImage"]})
     build_date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%f")[:-3] + "Z"
-    _add_ami(region, body["ami_id"], f"{image.get('Name') or image_id} {build_date}",
+    _add_ami(region, body["ami_id"], distribution["Name"].replace("{{ imagebuilder:buildDate }}", build_date),
              body.get("architecture", "x86_64"), tags=ami_tags)
     cloudformation_backends[DEFAULT_ACCOUNT_ID][region].delete_stack(stack.stack_id)
 
 
-def _config_text(region: str, stack) -> str:
+def _config_text(stack) -> str:
     """The configuration ParallelCluster uploaded next to the template (its build_config tag)."""
     from moto.s3.models import s3_backends
     url = dict(stack.tags)["parallelcluster:build_config"]

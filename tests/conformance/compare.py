@@ -18,8 +18,10 @@ KNOWN_DIFFERENCES = {
     "imagebuilderImageStatusReason": "same: from Image Builder, absent under moto",
     "cloudformationStackStatusReason": "moto's DescribeStacks never returns StackStatusReason; AWS's CloudFormation "
                                        "does (a failed build's reason, 'User Initiated' while deleting)",
-    "build finishing": "moto cannot run Image Builder: builds are finished by aws_app.py's hook (AMI registered "
-                       "with the recipe's name and tags, then the stack deleted), failed by setting the stack status",
+    "build finishing": "moto cannot run Image Builder nor ParallelCluster's cleanup Lambda: aws_app.py's hook "
+                       "registers the AMI as the template's DistributionConfiguration (AWS's own output) names and "
+                       "tags it, adds Image Builder's Ec2ImageBuilderArn and the Lambda's build_status and "
+                       "parent_image tags, and deletes the stack; a failure is the stack status set by the hook",
     "logs and stack events": "no Image Builder writes build logs under moto (AWS's side answers 404 'Unable to find "
                              "image logs' for an existing image), and moto records only its own stack events: "
                              "their contents are not compared, only the answers for unknown images",
@@ -30,7 +32,7 @@ KNOWN_DIFFERENCES = {
                      "while (the emulator's delete_seconds, 0 in this suite)",
     "generated values": "ARNs with random stack ids, S3 bucket and directory names, presigned URLs, nextToken "
                         "values, build dates and timestamps are random on both sides: compared by shape and "
-                        "format, not value",
+                        "format, not value; AMI tags have no order (Image Builder's AmiTags is a map)",
     "instance types": "AWS asks EC2 for the region's instance types; the emulator knows their pattern "
                       "(family, generation, size): the suite uses real types and one impossible one",
 }
@@ -67,12 +69,24 @@ def without_known_differences(body: Any) -> Any:
     return body
 
 
+def sorted_at(body: Any, path: str) -> Any:
+    """A copy of `body` whose list at the dotted `path` is sorted (for lists without an order, like AMI tags)."""
+    head, _, rest = path.partition(".")
+    if not isinstance(body, dict) or head not in body:
+        return body
+    if rest:
+        return {**body, head: sorted_at(body[head], rest)}
+    return {**body, head: sorted(body[head], key=repr) if isinstance(body[head], list) else body[head]}
+
+
 def compare(case: str, aws: tuple[int, Any], emulator: tuple[int, Any], values: tuple[str, ...] = (),
-            formats: dict[str, str] | None = None) -> None:
+            formats: dict[str, str] | None = None, unordered: tuple[str, ...] = ()) -> None:
     """Status and body shape must be equal; so must the values at `values`; the values at `formats`' paths
-    must match the regular expression on both sides."""
+    must match the regular expression on both sides; the lists at `unordered` are compared sorted."""
     (aws_status, aws_body), (emu_status, emu_body) = aws, emulator
     emu_body = without_known_differences(emu_body)
+    for path in unordered:
+        aws_body, emu_body = sorted_at(aws_body, path), sorted_at(emu_body, path)
     problems = []
     if aws_status != emu_status:
         problems.append(f"status: AWS {aws_status}, emulator {emu_status}")

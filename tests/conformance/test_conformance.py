@@ -155,11 +155,15 @@ def test_a_build_from_start_to_deletion(aws, emulator):
             values=("imageId", "imageBuildStatus", "region", "version", "ec2AmiInfo.amiId", "ec2AmiInfo.state",
                     "ec2AmiInfo.architecture", "ec2AmiInfo.tags.*.key"),
             formats={"ec2AmiInfo.amiName": r"hpc base \d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z",
-                     "creationTime": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z"})
+                     "creationTime": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z"},
+            unordered=("ec2AmiInfo.tags",))  # Image Builder's AmiTags is a map: the AMI's tags have no order
     ami_tags = [{tag["key"]: tag["value"] for tag in side[1]["ec2AmiInfo"]["tags"]} for side in complete]
     for tags in ami_tags:
         assert tags["team"] == "hpc" and tags["parallelcluster:build_status"] == "available"
         assert tags["parallelcluster:parent_image"] == PARENT
+    stable = ("team", "parallelcluster:image_name", "parallelcluster:image_id", "parallelcluster:version",
+              "parallelcluster:build_log", "Ec2ImageBuilderArn", "parallelcluster:parent_image")
+    assert {k: ami_tags[0][k] for k in stable} == {k: ami_tags[1][k] for k in stable}
 
     compare("list_images AVAILABLE", *both(aws, emulator, "GET", "/v3/images/custom", {"imageStatus": "AVAILABLE"}),
             values=("images", "nextToken"))
