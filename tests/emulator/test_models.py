@@ -164,6 +164,29 @@ def test_pending_and_failed_lists_are_paged_and_available_is_not(service, clock)
     assert error_of(service.list_images, "BROKEN").status == 400
 
 
+def pages(service, status: str) -> list[list[str]]:
+    found, token = [], None
+    while True:
+        page = service.list_images(status, next_token=token)
+        found.append([image["imageId"] for image in page["images"]])
+        token = page.get("nextToken")
+        if not token:
+            return found
+
+
+def test_pages_are_filtered_after_paging_as_aws_does_unless_dense(service):
+    for n in range(5):  # stacks in creation order: failed, failed, building, failed, building
+        service.build_image(f"img{n}", CONFIG)
+        if n in (0, 1, 3):
+            service.fail_build(f"img{n}")
+    # AWS pages over every build stack (2 a page here) and filters each page: the first PENDING page is empty
+    assert pages(service, "PENDING") == [[], ["img2"], ["img4"]]
+    assert pages(service, "FAILED") == [["img0", "img1"], ["img3"], []]
+    service.sparse_pages = False  # --dense-pages
+    assert pages(service, "PENDING") == [["img2", "img4"]]
+    assert pages(service, "FAILED") == [["img0", "img1"], ["img3"]]
+
+
 def test_images_live_per_region(service):
     service.build_image("img", config_in("eu-west-1"), region="eu-west-1")
     assert service.image_ids("eu-west-1") == ["img"]
