@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 
 from pulumi_pcimage.emulator import Emulator
+from pulumi_pcimage.emulator.catalog import official_ami_id
 from pulumi_pcimage.provider import CustomImageProvider
 from pulumi_pcimage.identity import derive_image_id
 from pulumi_pcimage.testing import ProviderHost, provider_value, urn
@@ -28,7 +29,7 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 CONFIG = """\
 Build:
   InstanceType: c6i.xlarge
-  ParentImage: ami-0123456789abcdef0
+  ParentImage: {parent}
 Image:
   Name: {name}
 """
@@ -69,7 +70,7 @@ class Image:
 
     def program(self) -> dict:
         """What CustomImage registers in the program (resource.py computes the same in the program process)."""
-        configuration = CONFIG.format(name=self.name)
+        configuration = CONFIG.format(name=self.name, parent=official_ami_id(REGION))
         return {"image_configuration": configuration, "region": REGION, "api_url": self.api_url,
                 "owner": self.urn,
                 "image_id": derive_image_id(self.urn, configuration, REGION),

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import regions
+
 # The released spec's `imageId` is ^[a-zA-Z][a-zA-Z0-9-]+$ (two characters at least) and the service caps it at 128.
 IMAGE_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{1,127}$"
 # The same rule in plain words, for messages (a test holds them equal to the pattern).
@@ -92,7 +94,7 @@ FIELDS: tuple[Field, ...] = (
                       "(renames with aliases, stack renames and `ignore_changes` keep it); a changed configuration "
                       "gets a new id, and the new image is built before the old one is deleted. A fixed id makes a "
                       "replacement delete the old image first."),
-    Field("region", str, replaces=True, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$",
+    Field("region", str, replaces=True, pattern=regions.PATTERN,
           description="AWS region of the image. Omitted: resolved in the program from stack config `aws:region`, "
                       "else AWS_REGION / AWS_DEFAULT_REGION, else the region configured for the AWS profile, else "
                       "the API's own region (from its host name). The resolved region is kept in the state: "

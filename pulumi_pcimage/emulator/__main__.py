@@ -46,6 +46,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--build-seconds", type=_non_negative, default=60.0, help="duration of a build (default 60)")
     p.add_argument("--delete-seconds", type=_non_negative, default=5.0, help="duration of a deletion (default 5)")
     p.add_argument("--page-size", type=int, default=10, help="page size of list_images PENDING/FAILED (default 10)")
+    p.add_argument("--dense-pages", action="store_true",
+                   help="list_images pages hold only matching images (AWS filters each page: some come back empty)")
     p.add_argument("--access-key", default="testing", help="accepted access key id (default testing)")
     p.add_argument("--secret-key", default=os.environ.get(SECRET_KEY_ENV, "testing"),
                    help=f"accepted secret access key (default: ${SECRET_KEY_ENV}, else testing)")
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         emulator = Emulator(build_seconds=args.build_seconds, delete_seconds=args.delete_seconds,
                             region=args.region, stage=args.stage, db_path=args.db, access_key=args.access_key,
-                            secret_key=args.secret_key, page_size=args.page_size, seed=args.seed,
+                            secret_key=args.secret_key, page_size=args.page_size, sparse_pages=not args.dense_pages, seed=args.seed,
                             throttle_rate=args.throttle_rate, error_rate=args.error_rate, drop_rate=args.drop_rate,
                             latency_ms=args.latency_ms, host=args.host, port=args.port,
                             allow_remote=args.allow_remote, control_token=os.environ.get(TOKEN_ENV) or None)

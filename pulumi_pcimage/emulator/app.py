@@ -149,6 +149,7 @@ class EmulatorApp:
             Rule("/_emulator/images/<image_id>/complete", methods=["POST"], endpoint="complete_build"),
             Rule("/_emulator/images/<image_id>/fail", methods=["POST"], endpoint="fail_build"),
             Rule("/_emulator/images/<image_id>/in-use", methods=["POST"], endpoint="set_in_use"),
+            Rule("/_emulator/parent-images", methods=["POST"], endpoint="register_parent_image"),
             Rule("/_emulator/faults", methods=["POST"], endpoint="set_faults"),
             Rule("/_emulator/credentials", methods=["PUT"], endpoint="set_credentials"),
             Rule("/_emulator/counters", methods=["GET"], endpoint="counters"),
@@ -311,6 +312,11 @@ class EmulatorApp:
                                          **({"reason": body["reason"]} if "reason" in body else {}))
             elif endpoint == "set_in_use":
                 self.controls.set_in_use(args["image_id"], in_use=bool(body.get("in_use", True)), region=region)
+            elif endpoint == "register_parent_image":
+                if not isinstance(body.get("image"), str):
+                    raise ValueError("body must be {\"image\": \"ami-...\", \"architecture\": ..., \"name\": ...}")
+                self.controls.register_parent_image(body["image"], architecture=body.get("architecture", "x86_64"),
+                                                    name=body.get("name"), region=region)
             elif endpoint == "set_faults":
                 self.controls.set_faults(**body)
             elif endpoint == "set_credentials":

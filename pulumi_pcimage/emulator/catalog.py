@@ -9,14 +9,14 @@ VERSION = "3.16.1"  # the aws-parallelcluster release whose API is emulated
 ACCOUNT = "123456789012"
 
 # os name → the part of the official AMI name that identifies it (pcluster.constants.OS_TO_IMAGE_NAME_PART_MAP);
-# the keys are 3.16.1's SUPPORTED_OSES (alinux2 and ubuntu2004 are no longer supported).
+# the keys are 3.16.1's SUPPORTED_OSES, in its order (error messages list them), without alinux2 and ubuntu2004.
 OS_NAME_PARTS = {
     "alinux2023": "amzn2023-hvm",
     "ubuntu2204": "ubuntu-2204-lts-hvm",
     "ubuntu2404": "ubuntu-2404-lts-hvm",
     "rhel8": "rhel8-hvm",
-    "rhel9": "rhel9-hvm",
     "rocky8": "rocky8-hvm",
+    "rhel9": "rhel9-hvm",
     "rocky9": "rocky9-hvm",
 }
 SUPPORTED_OSES = list(OS_NAME_PARTS)
@@ -53,6 +53,12 @@ def official_images(region: str) -> list[dict]:
         for os, part in OS_NAME_PARTS.items()
         for arch in SUPPORTED_ARCHITECTURES
     ]
+
+
+def official_ami_id(region: str, os: str = "alinux2023", architecture: str = "x86_64") -> str:
+    """The id of an official image in `region` (AMI ids differ between regions, as on AWS): a valid parent."""
+    return next(image["amiId"] for image in official_images(region)
+                if image["os"] == os and image["architecture"] == architecture)
 
 
 def official_image(region: str, ami_id: str) -> dict | None:

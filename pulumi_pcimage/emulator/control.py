@@ -78,6 +78,11 @@ class Controls:
     def set_in_use(self, image_id: str, in_use: bool = True, region: str | None = None) -> None:
         self.service.set_in_use(image_id, in_use=in_use, region=region)
 
+    def register_parent_image(self, image: str, architecture: str = "x86_64", name: str | None = None,
+                              region: str | None = None) -> None:
+        """Make an AMI exist (a customer's own base AMI), so builds may use it as Build.ParentImage."""
+        self.service.register_parent_image(image, architecture=architecture, name=name, region=region)
+
     def set_faults(self, throttle_rate: float | None = None, error_rate: float | None = None,
                    drop_rate: float | None = None, latency_ms: float | None = None, seed: int | None = None) -> None:
         self.faults.configure(throttle_rate=throttle_rate, error_rate=error_rate, drop_rate=drop_rate,
@@ -147,6 +152,11 @@ class EmulatorControl:
 
     def set_in_use(self, image_id: str, in_use: bool = True, region: str | None = None) -> None:
         self._call("POST", f"images/{quote(image_id)}/in-use", {"in_use": in_use}, region)
+
+    def register_parent_image(self, image: str, architecture: str = "x86_64", name: str | None = None,
+                              region: str | None = None) -> None:
+        body = {"image": image, "architecture": architecture, **({"name": name} if name else {})}
+        self._call("POST", "parent-images", body, region)
 
     def set_faults(self, throttle_rate: float | None = None, error_rate: float | None = None,
                    drop_rate: float | None = None, latency_ms: float | None = None, seed: int | None = None) -> None:

@@ -21,17 +21,17 @@ from urllib.parse import urlencode
 
 import yaml
 
+from .. import regions
 from . import catalog
 from .store import ImageRecord, Store
 
 Clock = Callable[[], float]
 
 LEVELS = ["INFO", "WARNING", "ERROR"]
-IMAGE_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,127}$")  # spec pattern (^[a-zA-Z][a-zA-Z0-9-]+$) + 128 chars max
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-SUPPRESSOR = re.compile(r"^(ALL|type:[A-Za-z0-9]+)$")
+SPEC_IMAGE_ID = "^[a-zA-Z][a-zA-Z0-9-]+$"  # the released spec's pattern, checked on every route
+IMAGE_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,127}$")  # ImageBuilder._validate_id: at most 128 characters
+SUPPRESSOR = "^(ALL|type:[A-Za-z0-9]+)$"
 PARENT_IMAGE = re.compile(r"^ami|arn")
-AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 TOP_LEVEL_KEYS = ["Image", "Build", "DevSettings", "Region", "CustomS3Bucket", "DeploymentSettings"]
 STATUS_FILTERS = ["AVAILABLE", "PENDING", "FAILED"]
 CONFIG_URL_SECONDS = 3600
@@ -62,9 +62,14 @@ def build_bad_request(message: str, errors: list[dict[str, Any]]) -> ApiExceptio
     return ApiException(400, body)
 
 
-def finding(field: str, validator: str, level: str, message: str) -> dict[str, str]:
-    """One ConfigValidationMessage; `id` names the field it is about."""
-    return {"id": field, "type": validator, "level": level, "message": message}
+def finding(validator: str, level: str, message: str) -> dict[str, str]:
+    """One ConfigValidationMessage, as AWS sends it: the spec's optional `id` is never set."""
+    return {"level": level, "type": validator, "message": message}
+
+
+def internal_error(message: str) -> ApiException:
+    """AWS's convert_errors turns any unexpected exception into a 500 carrying its text."""
+    return ApiException(500, {"message": message})
 
 
 def iso(epoch: float) -> str:
@@ -76,7 +81,7 @@ def parse_bool(name: str, value: str | None) -> bool:
         return False
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise bad_request(f"query parameter '{name}' must be true or false, got '{value}'")
+    raise bad_request(f"Wrong type, expected 'boolean' for query parameter '{name}'")  # connexion's words
 
 
 class ConfigUrls:
@@ -110,8 +115,10 @@ class ImageService:
     """Every image operation of the API, over a Store, in one or more regions."""
 
     def __init__(self, store: Store, *, clock: Clock = time.time, region: str = "us-east-1",
-                 build_seconds: float = 2.0, delete_seconds: float = 0.5, page_size: int = 10):
+                 build_seconds: float = 2.0, delete_seconds: float = 0.5, page_size: int = 10,
+                 sparse_pages: bool = True):
         self.store, self.clock, self.region = store, clock, region
+        self.sparse_pages = sparse_pages
         self.build_seconds, self.delete_seconds, self.page_size = build_seconds, delete_seconds, page_size
         self.urls = ConfigUrls(store.meta("config_url_secret", secrets.token_hex(32)).encode(), clock)
 
@@ -120,21 +127,26 @@ class ImageService:
     def _region(self, region: str | None) -> str:
         if region is None or region == "":
             return self.region
-        if not REGION.match(region):
-            raise bad_request(f"invalid or unsupported region '{region}'")
+        if not regions.is_supported(region):
+            raise bad_request(regions.unsupported_message(region))
         return region
 
     def _find(self, region: str, image_id: str) -> ImageRecord | None:
         self.store.purge_deleted(self.clock())
         return self.store.get(region, image_id)
 
-    def _existing(self, region: str | None, image_id: str) -> ImageRecord:
-        if not IMAGE_ID.match(image_id):
-            raise bad_request(f"image id '{image_id}' does not match '^[a-zA-Z][a-zA-Z0-9-]+$'")
+    def _existing(self, region: str | None, image_id: str, missing: str | None = None) -> ImageRecord:
+        """The image, or AWS's 404 (`missing` is the operation's own wording of it)."""
+        if not re.match(SPEC_IMAGE_ID, image_id):  # connexion checks the spec's pattern only, not the length
+            raise bad_request(f"'{image_id}' does not match '{SPEC_IMAGE_ID}'")
         record = self._find(self._region(region), image_id)
         if record is None:
-            raise not_found(f"No image or stack associated with ParallelCluster image id: {image_id}.")
+            raise not_found(missing or f"No image or stack associated with ParallelCluster image id: {image_id}.")
         return record
+
+    @staticmethod
+    def _no_logs(image_id: str) -> str:
+        return f"Unable to find image logs, please double check if image id={image_id} is correct."
 
     def state(self, record: ImageRecord) -> str:
         """'building', 'complete', 'failed' or 'deleting' at the current time."""
@@ -159,35 +171,54 @@ class ImageService:
         return yaml.safe_load(record.config)
 
     def _tags(self, record: ImageRecord) -> list[dict[str, str]]:
-        """ParallelCluster's own tags on the stack and the AMI."""
+        """ParallelCluster's own tags, in its order (ImageBuilder._get_cfn_tags / CDK _get_image_tags)."""
         directory = catalog.artifact_dir(record.region, record.image_id, record.created_at)
         config = self._config(record)
         tags = {
-            "parallelcluster:image_id": record.image_id,
             "parallelcluster:image_name": (config.get("Image") or {}).get("Name") or record.image_id,
             "parallelcluster:version": catalog.VERSION,
+            "parallelcluster:image_id": record.image_id,
             "parallelcluster:s3_bucket": catalog.bucket(record.region),
             "parallelcluster:s3_image_dir": directory,
+            "parallelcluster:build_log": catalog.log_group_arn(record.region, record.image_id),
             "parallelcluster:build_config": f"s3://{catalog.bucket(record.region)}/{directory}/configs/"
                                             "image-config.yaml",
-            "parallelcluster:build_log": catalog.log_group_arn(record.region, record.image_id),
         }
-        parent = catalog.official_image(record.region, config["Build"]["ParentImage"])
-        if parent:
-            tags["parallelcluster:os"] = parent["os"]
         return [{"key": key, "value": value} for key, value in tags.items()]
 
+    @staticmethod
+    def _config_tags(section: Any) -> list[dict[str, str]]:
+        return [{"key": str(tag.get("Key")), "value": str(tag.get("Value"))}
+                for tag in (section or {}).get("Tags") or []]
+
+    def _stack_tags(self, record: ImageRecord) -> list[dict[str, str]]:
+        """The build stack's tags: the configuration's Build.Tags first, then ParallelCluster's."""
+        return self._config_tags(self._config(record).get("Build")) + self._tags(record)
+
+    @staticmethod
+    def _ami_id(record: ImageRecord) -> str:
+        return "ami-" + catalog.digest("ami", record.region, record.image_id, record.created_at, length=17)
+
+    def _ami_name(self, record: ImageRecord) -> str:
+        """Image.Name (else the id) + Image Builder's `{{ imagebuilder:buildDate }}`, as the recipe names it."""
+        build_date = datetime.fromtimestamp(record.ends_at, timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%f")
+        return f"{(self._config(record).get('Image') or {}).get('Name') or record.image_id} {build_date[:-3]}Z"
+
+    def _architecture(self, record: ImageRecord) -> str:
+        return catalog.architecture_of(self._config(record)["Build"]["InstanceType"])
+
     def _ami(self, record: ImageRecord) -> dict[str, Any]:
+        """The AMI's tags: Image.Tags, ParallelCluster's, Image Builder's ARN, then the two its cleanup Lambda adds."""
         config = self._config(record)
-        image_tags = [{"key": str(tag.get("Key")), "value": str(tag.get("Value"))}
-                      for tag in (config.get("Image") or {}).get("Tags") or []]
         return {
-            "amiId": "ami-" + catalog.digest("ami", record.region, record.image_id, record.created_at, length=17),
-            "amiName": (config.get("Image") or {}).get("Name") or record.image_id,
+            "amiId": self._ami_id(record),
+            "amiName": self._ami_name(record),
             "state": "AVAILABLE",
-            "tags": image_tags + self._tags(record) + [
-                {"key": "Ec2ImageBuilderArn", "value": self._imagebuilder_arn(record)}],
-            "architecture": catalog.architecture_of(config["Build"]["InstanceType"]),
+            "tags": self._config_tags(config.get("Image")) + self._tags(record) + [
+                {"key": "Ec2ImageBuilderArn", "value": self._imagebuilder_arn(record)},
+                {"key": "parallelcluster:build_status", "value": "available"},
+                {"key": "parallelcluster:parent_image", "value": str(config["Build"]["ParentImage"])}],
+            "architecture": self._architecture(record),
         }
 
     @staticmethod
@@ -200,7 +231,7 @@ class ImageService:
         state = self.state(record)
         summary: dict[str, Any] = {"imageId": record.image_id, "region": record.region, "version": catalog.VERSION}
         if state == "complete":
-            summary.update(imageBuildStatus="BUILD_COMPLETE", ec2AmiInfo={"amiId": self._ami(record)["amiId"]})
+            summary.update(imageBuildStatus="BUILD_COMPLETE", ec2AmiInfo={"amiId": self._ami_id(record)})
         else:
             stack_status = self._stack_status(record)
             summary.update(imageBuildStatus={"CREATE_IN_PROGRESS": "BUILD_IN_PROGRESS",
@@ -215,48 +246,64 @@ class ImageService:
 
     def validate(self, image_id: Any, config_text: Any, suppress: list[str], failure_level: str | None,
                  region: str | None) -> tuple[str, list[dict[str, Any]]]:
-        """Check a build request; return (region, validation messages that do not fail it) or raise a 400."""
-        request_errors = []
-        if not isinstance(image_id, str) or not IMAGE_ID.match(image_id):
-            request_errors.append(finding(
-                "imageId", "RequestValidator", "ERROR",
-                f"Image id '{image_id}' failed to satisfy constraint: The process id can contain only alphanumeric "
-                "characters (case-sensitive) and hyphens. It must start with an alphabetic character and can't be "
-                "longer than 128 characters (^[a-zA-Z][a-zA-Z0-9-]{0,127}$)."))
-        for index, item in enumerate(suppress):
-            if not SUPPRESSOR.match(item):
-                request_errors.append(finding(f"suppressValidators[{index}]", "RequestValidator", "ERROR",
-                                              f"'{item}' does not match '^(ALL|type:[A-Za-z0-9]+)$'"))
+        """Check a build request in AWS's order; return (region, findings that do not fail it) or raise.
+
+        AWS's order (pcluster.api.controllers.image_operations_controller.build_image): the request against the
+        spec (one `{"message"}` for the first problem), the region, the YAML (a parse error is a 500 there), the
+        id's length, the id being free (409, whatever the configuration says), then the configuration.
+        """
+        if not isinstance(image_id, str):
+            raise bad_request("'imageId' is a required property" if image_id is None
+                              else f"{image_id!r} is not of type 'string' - 'imageId'")
+        if not isinstance(config_text, str):
+            raise bad_request("'imageConfiguration' is a required property" if config_text is None
+                              else f"{config_text!r} is not of type 'string' - 'imageConfiguration'")
+        if not re.match(SPEC_IMAGE_ID, image_id):
+            raise bad_request(f"'{image_id}' does not match '{SPEC_IMAGE_ID}' - 'imageId'")
+        for item in suppress:
+            if not re.match(SUPPRESSOR, item):
+                raise bad_request(f"'{item}' does not match '{SUPPRESSOR}'")
         if failure_level is not None and failure_level not in LEVELS:
-            request_errors.append(finding("validationFailureLevel", "RequestValidator", "ERROR",
-                                          f"'{failure_level}' is not one of {LEVELS}"))
-        if not isinstance(config_text, str) or not config_text.strip():
-            request_errors.append(finding("imageConfiguration", "RequestValidator", "ERROR",
-                                          "imageConfiguration is required and cannot be empty"))
-        if request_errors:
-            raise build_bad_request("Bad Request: invalid build request", request_errors)
+            raise bad_request(f"'{failure_level}' is not one of {LEVELS}")
+
+        config_region = self._config_region(config_text)
+        if region and config_region and region != config_region:
+            raise bad_request("region is set in both parameter and configuration and conflicts.")
+        region = self._region(region or config_region)
+        try:
+            config = self._read_like_aws(config_text)
+        except (yaml.YAMLError, AttributeError) as exc:
+            raise internal_error(str(exc))
+        if not config_text:
+            raise bad_request("configuration is required and cannot be empty")
+        if not IMAGE_ID.match(image_id):
+            raise ApiException(400, {"message": f"Image id '{image_id}' failed to satisfy constraint: The process id "
+                                                "can contain only alphanumeric characters (case-sensitive) and "
+                                                "hyphens. It must start with an alphabetic character and can't be "
+                                                "longer than 128 characters."})
         # AWS's ImageBuilder.validate_create_request checks that the id is free before it validates the
         # configuration: a taken id answers 409 whatever the configuration says, dry run or not.
-        existing = self._find(self._region(region or self._config_region(config_text)), image_id)
+        existing = self._find(region, image_id)
         if existing is not None:
             raise self._conflict(existing)
 
-        schema_errors, config = self._schema_errors(config_text)
+        schema_errors = self._schema_errors(config)
         if schema_errors:
-            raise build_bad_request("Invalid image configuration.", schema_errors)
-        config_region = config.get("Region")
-        if region and config_region and region != config_region:
-            raise build_bad_request("Bad Request: region is set in both parameter and configuration and conflicts.",
-                                    [finding("Region", "RequestValidator", "ERROR",
-                                             f"Region '{config_region}' differs from the region parameter "
-                                             f"'{region}'")])
-        region = self._region(region or config_region)
-
+            raise build_bad_request("Invalid image configuration.",
+                                    [finding("ImageSchemaValidator", "ERROR", str(sorted(schema_errors.items())))])
         findings = [f for f in self._validator_findings(config, region) if not self._suppressed(f, suppress)]
         threshold = LEVELS.index(failure_level or "ERROR")
         if any(LEVELS.index(f["level"]) >= threshold for f in findings):
             raise build_bad_request("Configuration is invalid", findings)
         return region, findings
+
+    @staticmethod
+    def _read_like_aws(config_text: str) -> Any:
+        """What AWS's build_image reads before its error handling; a failure there is its 500."""
+        config = yaml.safe_load(config_text) or {}
+        if not config.get("Build", {}).get("Iam", {}).get("CleanupLambdaRole"):
+            config.get("DeploymentSettings", {}).get("LambdaFunctionsVpcConfig")
+        return config
 
     @staticmethod
     def _config_region(config_text: str) -> str | None:
@@ -272,67 +319,73 @@ class ImageService:
         return "ALL" in suppress or f"type:{found['type']}" in suppress
 
     @staticmethod
-    def _schema_errors(config_text: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
-        def error(field: str, message: str) -> dict[str, str]:
-            return finding(field, "ImageSchemaValidator", "ERROR", message)
-
-        try:
-            config = yaml.safe_load(config_text)
-        except yaml.YAMLError as exc:
-            return [error("imageConfiguration", f"Configuration must be a valid YAML document. {exc}")], {}
-        if not isinstance(config, dict):
-            return [error("imageConfiguration", "Configuration must be a YAML mapping, got "
-                                                f"{type(config).__name__}")], {}
-        errors = [error(str(key), f"Unknown field '{key}'; allowed top-level keys are {TOP_LEVEL_KEYS}")
-                  for key in config if key not in TOP_LEVEL_KEYS]
+    def _schema_errors(config: dict[str, Any]) -> dict[str, Any]:
+        """The marshmallow errors of AWS's ImageBuilderSchema for what the emulator models, keyed as marshmallow
+        keys them (AWS reports `str(sorted(errors.items()))` as one ImageSchemaValidator message)."""
+        required = "Missing data for required field."
+        errors: dict[str, Any] = {str(key): ["Unknown field."] for key in config if key not in TOP_LEVEL_KEYS}
         build = config.get("Build")
-        if not isinstance(build, dict):
-            errors.append(error("Build", "Missing data for required field: Build must be a mapping."))
-            return errors, config
-        instance_type = build.get("InstanceType")
-        if not isinstance(instance_type, str):
-            errors.append(error("Build.InstanceType", "Missing data for required field: a string such as "
-                                                      "'c6i.xlarge'."))
-        parent = build.get("ParentImage")
-        if not isinstance(parent, str):
-            errors.append(error("Build.ParentImage", "Missing data for required field: an AMI id or an EC2 Image "
-                                                     "Builder image ARN."))
-        elif not PARENT_IMAGE.match(parent):
-            errors.append(error("Build.ParentImage", f"'{parent}' does not match '^ami|arn'."))
+        if build is None:
+            errors["Build"] = [required]
+        elif not isinstance(build, dict):
+            errors["Build"] = {"_schema": ["Invalid input type."]}
+        else:
+            build_errors: dict[str, list[str]] = {}
+            for key in ("InstanceType", "ParentImage"):
+                if key not in build:
+                    build_errors[key] = [required]
+                elif not isinstance(build[key], str):
+                    build_errors[key] = ["Not a valid string."]
+            parent = build.get("ParentImage")
+            if isinstance(parent, str) and not PARENT_IMAGE.match(parent):
+                build_errors["ParentImage"] = ["String does not match expected pattern."]
+            if build_errors:
+                errors["Build"] = build_errors
         image = config.get("Image")
         if image is not None and not (isinstance(image, dict) and isinstance(image.get("Tags", []), list)
                                       and all(isinstance(t, dict) and "Key" in t and "Value" in t
                                               for t in image.get("Tags", []))):
-            errors.append(error("Image", "Image must be a mapping whose Tags is a list of {Key, Value}."))
-        return errors, config
+            errors["Image"] = {"_schema": ["Invalid input type."]}
+        return errors
 
-    @staticmethod
-    def _validator_findings(config: dict[str, Any], region: str) -> list[dict[str, str]]:
-        """A few of the real validators, so that suppressValidators and validationFailureLevel matter."""
+    def parent_image(self, region: str, image: str) -> dict[str, str] | None:
+        """A parent image that exists in `region`: official, registered by a test, or built here."""
+        known = catalog.official_image(region, image) or self.store.parent_image(region, image)
+        if known:
+            return known
+        for record in self.store.all(region):
+            if self.state(record) == "complete" and self._ami_id(record) == image:
+                return {"amiId": image, "architecture": self._architecture(record), "name": self._ami_name(record)}
+        return None
+
+    def register_parent_image(self, image: str, architecture: str = "x86_64", name: str | None = None,
+                              region: str | None = None) -> None:
+        """Make an AMI exist in a region, as a customer's own base AMI does (usable as Build.ParentImage)."""
+        if not PARENT_IMAGE.match(image):
+            raise bad_request(f"parent image '{image}' must be an AMI id (ami-...) or an image ARN")
+        if architecture not in catalog.SUPPORTED_ARCHITECTURES:
+            raise bad_request(f"architecture '{architecture}' is not one of {catalog.SUPPORTED_ARCHITECTURES}")
+        self.store.add_parent_image(self._region(region), image, architecture, name or image)
+
+    def _validator_findings(self, config: dict[str, Any], region: str) -> list[dict[str, str]]:
+        """InstanceTypeBaseAMICompatibleValidator, the one 3.16.1 validator every configuration meets (the others
+        need keys this emulator does not model); same checks, levels and messages, in AWS's order."""
         build = config["Build"]
-        instance_type, parent = build["InstanceType"], build["ParentImage"]
+        instance_type, image = build["InstanceType"], build["ParentImage"]
         found = []
+        parent = self.parent_image(region, image)
+        if parent is None:
+            found.append(finding("InstanceTypeBaseAMICompatibleValidator", "ERROR", f"Invalid image '{image}'."))
         if not catalog.is_instance_type(instance_type):
-            found.append(finding("Build.InstanceType", "InstanceTypeValidator", "ERROR",
+            found.append(finding("InstanceTypeBaseAMICompatibleValidator", "ERROR",
                                  f"The instance type '{instance_type}' is not supported."))
-        official = catalog.official_image(region, parent)
-        if official and catalog.is_instance_type(instance_type) \
-                and official["architecture"] != catalog.architecture_of(instance_type):
+        elif parent and parent["architecture"] != catalog.architecture_of(instance_type):
             found.append(finding(
-                "Build.ParentImage", "InstanceTypeBaseAMICompatibleValidator", "ERROR",
-                f"AMI {parent}'s architecture ({official['architecture']}) is incompatible with the architecture "
-                f"supported by the instance type {instance_type} chosen "
+                "InstanceTypeBaseAMICompatibleValidator", "ERROR",
+                f"AMI {parent['amiId']}'s architecture ({parent['architecture']}) is incompatible with the "
+                f"architecture supported by the instance type {instance_type} chosen "
                 f"(['{catalog.architecture_of(instance_type)}']). Use either a different AMI or a different "
                 "instance type."))
-        elif parent.startswith("ami") and not AMI_ID.match(parent):
-            found.append(finding(
-                "Build.ParentImage", "InstanceTypeBaseAMICompatibleValidator", "WARNING",
-                f"Parent image '{parent}' does not look like an AMI id (ami- and 8 or 17 hex digits): its "
-                f"architecture cannot be checked against {instance_type}."))
-        if "UpdateOsPackages" not in build:
-            found.append(finding("Build.UpdateOsPackages", "UpdateOsPackagesValidator", "INFO",
-                                 "Build.UpdateOsPackages is not set: the OS packages of the parent image will not "
-                                 "be updated."))
         return found
 
     def build_image(self, image_id: Any, config_text: Any, *, suppress: list[str] | None = None,
@@ -340,11 +393,8 @@ class ImageService:
                     region: str | None = None) -> dict[str, Any]:
         suppress = suppress or []
         region, messages = self.validate(image_id, config_text, suppress, failure_level, region)
-        if dryrun:
-            body: dict[str, Any] = {"message": "Request would have succeeded, but DryRun flag is set."}
-            if messages:
-                body["validationMessages"] = messages
-            raise ApiException(412, body)
+        if dryrun:  # AWS's DryrunOperationException carries its message only, never the findings
+            raise ApiException(412, {"message": "Request would have succeeded, but DryRun flag is set."})
         now = self.clock()
         record = ImageRecord(region=region, image_id=image_id, config=config_text, created_at=now,
                              ends_at=now + self.build_seconds, rollback=rollback, messages=messages)
@@ -376,13 +426,14 @@ class ImageService:
             "imageConfiguration": {"url": self.urls.sign(base_url, record.region, image_id)},
         }
         if state == "complete":
-            body.update(imageBuildStatus="BUILD_COMPLETE", creationTime=iso(record.ends_at),
+            # the AMI's CreationDate, which EC2 gives to the second
+            body.update(imageBuildStatus="BUILD_COMPLETE", creationTime=iso(int(record.ends_at)),
                         ec2AmiInfo=self._ami(record))
             return body
         body.update(self._summary(record))
         body.update(imageBuildLogsArn=catalog.log_group_arn(record.region, image_id),
                     cloudformationStackCreationTime=iso(record.created_at),
-                    cloudformationStackTags=self._tags(record))
+                    cloudformationStackTags=self._stack_tags(record))
         if state == "building":
             body["imagebuilderImageStatus"] = self._phase(record)
         elif state == "failed":
@@ -390,6 +441,8 @@ class ImageService:
                         cloudformationStackStatusReason="The following resource(s) failed to create: "
                                                         "[ParallelClusterImage]. "
                                                         + ("Rollback requested by user." if record.rollback else ""))
+        elif state == "deleting":
+            body["cloudformationStackStatusReason"] = "User Initiated"
         return body
 
     def delete_image(self, image_id: str, region: str | None = None, force: bool = False) -> dict[str, Any]:
@@ -401,17 +454,19 @@ class ImageService:
             instance = "i-" + catalog.digest("instance", record.region, image_id, length=17)
             raise bad_request(f"Unable to delete image and stack: Image {image_id} is used by instances "
                               f"['{instance}'].")
-        had_stack = state != "complete"
+        summary: dict[str, Any] = {"imageId": image_id, "imageBuildStatus": "DELETE_IN_PROGRESS",
+                                   "region": record.region, "version": catalog.VERSION}
+        if state == "complete":
+            # AWS deregisters the AMI at once (the build stack is long gone): from now on the id is unknown.
+            self.store.delete(record.region, image_id)
+            return {"image": summary}
         if state != "deleting":
             now = self.clock()
             record.delete_started_at, record.delete_ends_at = now, now + self.delete_seconds
             self.store.update(record.region, image_id, delete_started_at=record.delete_started_at,
                               delete_ends_at=record.delete_ends_at)
-        summary: dict[str, Any] = {"imageId": image_id, "imageBuildStatus": "DELETE_IN_PROGRESS",
-                                   "region": record.region, "version": catalog.VERSION}
-        if had_stack:
-            summary.update(cloudformationStackStatus="DELETE_IN_PROGRESS",
-                           cloudformationStackArn=catalog.stack_arn(record.region, image_id, record.created_at))
+        summary.update(cloudformationStackStatus="DELETE_IN_PROGRESS",
+                       cloudformationStackArn=catalog.stack_arn(record.region, image_id, record.created_at))
         return {"image": summary}
 
     def list_images(self, image_status: str | None, region: str | None = None,
@@ -419,7 +474,7 @@ class ImageService:
         if image_status is None:
             raise bad_request("Missing query parameter 'imageStatus'")
         if image_status not in STATUS_FILTERS:
-            raise bad_request(f"'{image_status}' is not one of {STATUS_FILTERS} (imageStatus)")
+            raise bad_request(f"'{image_status}' is not one of {STATUS_FILTERS}")
         region = self._region(region)
         self.store.purge_deleted(self.clock())
         records = self.store.all(region)
@@ -427,10 +482,13 @@ class ImageService:
             return {"images": [self._summary(r) for r in records if self.state(r) == "complete"]}
         wanted = "building" if image_status == "PENDING" else "failed"
         after = self._decode_token(next_token)
-        matching = [r for r in records if self.state(r) == wanted and (r.seq or 0) > after]
-        page = matching[:self.page_size]
-        response: dict[str, Any] = {"images": [self._summary(r) for r in page]}
-        if len(matching) > self.page_size:
+        if self.sparse_pages:  # AWS pages over every build stack, then filters the page: it can come back empty
+            candidates = [r for r in records if self.state(r) != "complete" and (r.seq or 0) > after]
+        else:
+            candidates = [r for r in records if self.state(r) == wanted and (r.seq or 0) > after]
+        page = candidates[:self.page_size]
+        response: dict[str, Any] = {"images": [self._summary(r) for r in page if self.state(r) == wanted]}
+        if len(candidates) > self.page_size:
             response["nextToken"] = base64.urlsafe_b64encode(json.dumps({"after": page[-1].seq}).encode()).decode()
         return response
 
@@ -448,6 +506,7 @@ class ImageService:
 
     def list_official_images(self, region: str | None = None, os: str | None = None,
                              architecture: str | None = None) -> dict[str, Any]:
+        region = self._region(region)  # AWS checks the region before the filters
         problems = []
         if os is not None and os not in catalog.SUPPORTED_OSES:
             problems.append(f"{os} is not one of {catalog.SUPPORTED_OSES}")
@@ -455,7 +514,7 @@ class ImageService:
             problems.append(f"{architecture} is not one of {catalog.SUPPORTED_ARCHITECTURES}")
         if problems:
             raise bad_request("; ".join(problems))
-        return {"images": [image for image in catalog.official_images(self._region(region))
+        return {"images": [image for image in catalog.official_images(region)
                            if os in (None, image["os"]) and architecture in (None, image["architecture"])]}
 
     def image_config(self, image_id: str, region: str | None, expires: str, signature: str) -> str:
@@ -470,10 +529,11 @@ class ImageService:
     # ---- diagnostics: stack events and logs ----------------------------------------------------------------------
 
     def get_image_stack_events(self, image_id: str, region: str | None = None) -> dict[str, Any]:
-        record = self._existing(region, image_id)
+        no_stack = f"CloudFormation Stack for Image {image_id} does not exist."
+        record = self._existing(region, image_id, no_stack)
         state = self.state(record)
         if state == "complete":  # the build stack deleted itself after success
-            raise not_found(f"No stack associated with ParallelCluster image id: {image_id}.")
+            raise not_found(no_stack)
         stack_id = catalog.stack_arn(record.region, image_id, record.created_at)
         t0, now = record.created_at, self.clock()
 
@@ -520,7 +580,7 @@ class ImageService:
         return [line for line in lines if line[0] <= now]
 
     def list_image_log_streams(self, image_id: str, region: str | None = None) -> dict[str, Any]:
-        record = self._existing(region, image_id)
+        record = self._existing(region, image_id, self._no_logs(image_id))
         lines = self._log_lines(record)
         first, last = record.created_at, (lines[-1][0] if lines else record.created_at)
         return {"logStreams": [{
@@ -532,13 +592,13 @@ class ImageService:
 
     def get_image_log_events(self, image_id: str, log_stream_name: str, region: str | None = None,
                              limit: int | None = None, start_from_head: bool = False) -> dict[str, Any]:
-        record = self._existing(region, image_id)
+        if limit is not None and limit < 0:  # AWS checks the limit before it looks for the image
+            raise bad_request("'limit' must be a positive integer.")
+        record = self._existing(region, image_id, self._no_logs(image_id))
         if log_stream_name != f"{catalog.VERSION}/1":
             raise not_found(f"The specified log stream does not exist: {log_stream_name}")
         events = [{"timestamp": iso(at), "message": message} for at, message in self._log_lines(record)]
         if limit is not None:
-            if limit < 0:
-                raise bad_request(f"limit must be a non-negative integer, got {limit}")
             events = events[:limit] if start_from_head else events[max(len(events) - limit, 0):]
         return {"events": events}
 

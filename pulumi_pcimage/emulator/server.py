@@ -16,7 +16,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from .app import EmulatorApp, is_loopback
 from .control import Controls, Counters, register_token
 from .faults import Faults
-from .models import REGION, ImageService
+from .. import regions
+from .models import ImageService
 from .sigv4 import SigV4Verifier
 from .store import Store
 
@@ -45,7 +46,7 @@ class Emulator(Controls):
                  secret_key: str = "testing", page_size: int = 10, seed: int | None = 0,
                  throttle_rate: float = 0.0, error_rate: float = 0.0, drop_rate: float = 0.0,
                  latency_ms: float = 0, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False,
-                 control_token: str | None = None):
+                 control_token: str | None = None, sparse_pages: bool = True):
         """`allow_remote` is needed to listen on anything but loopback (then the default keys are refused, and
         any Host header is accepted); `control_token` guards the control routes (default: a random one)."""
         if not is_loopback(host):
@@ -57,8 +58,9 @@ class Emulator(Controls):
                                  "testing/testing keys are public (set --access-key and --secret-key, or "
                                  "PCIMAGE_EMULATOR_SECRET_KEY)")
             LOG.warning("pcimage-emulator listens on %s: it is reachable from other machines", host)
-        if not REGION.match(region):
-            raise ValueError(f"region '{region}' is not an AWS region name like us-east-1")
+        if not regions.is_supported(region):
+            raise ValueError(f"region '{region}' is not one of ParallelCluster's regions: "
+                             f"{', '.join(regions.SUPPORTED_REGIONS)}")
         if not stage or "/" in stage:
             raise ValueError(f"stage '{stage}' must be one non-empty path segment, like prod")
         for name, value in (("build_seconds", build_seconds), ("delete_seconds", delete_seconds)):
@@ -71,6 +73,7 @@ class Emulator(Controls):
         self.control_token = control_token or secrets.token_urlsafe(32)
         self.access_key, self.secret_key = access_key, secret_key  # the pair accepted at start
         self.build_seconds, self.delete_seconds, self.page_size = build_seconds, delete_seconds, page_size
+        self.sparse_pages = sparse_pages  # AWS's list_images pages: filtered after paging, so some are empty
         self._tempdir = None if db_path else tempfile.mkdtemp(prefix="pcimage-emulator-")
         self.db_path = db_path or os.path.join(self._tempdir, "emulator.sqlite")
         self.faults = Faults(throttle_rate=throttle_rate, error_rate=error_rate, drop_rate=drop_rate,
@@ -91,7 +94,8 @@ class Emulator(Controls):
             os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._store = Store(self.db_path)
         self._service = ImageService(self._store, region=self.region, build_seconds=self.build_seconds,
-                                     delete_seconds=self.delete_seconds, page_size=self.page_size)
+                                     delete_seconds=self.delete_seconds, page_size=self.page_size,
+                                     sparse_pages=self.sparse_pages)
         app = EmulatorApp(self._service, self.verifier, self.faults, self._counters, stage=self.stage,
                           control_token=self.control_token, any_host=self.allow_remote)
         self._server = self._bind(app)

@@ -30,6 +30,13 @@ CREATE TABLE IF NOT EXISTS images (
     UNIQUE (region, image_id)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parent_images (  -- AMIs registered by tests: usable as Build.ParentImage
+    region TEXT NOT NULL,
+    image TEXT NOT NULL,                     -- an AMI id (or an Image Builder image ARN)
+    architecture TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (region, image)
+);
 """
 
 
@@ -107,6 +114,21 @@ class Store:
         """Forget images whose deletion has finished."""
         with self._lock:
             self._db.execute("DELETE FROM images WHERE delete_ends_at IS NOT NULL AND delete_ends_at <= ?", (now,))
+
+    def add_parent_image(self, region: str, image: str, architecture: str, name: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO parent_images (region, image, architecture, name) "
+                             "VALUES (?, ?, ?, ?)", (region, image, architecture, name))
+
+    def parent_image(self, region: str, image: str) -> dict[str, str] | None:
+        with self._lock:
+            row = self._db.execute("SELECT architecture, name FROM parent_images WHERE region = ? AND image = ?",
+                                   (region, image)).fetchone()
+        return {"amiId": image, "architecture": row[0], "name": row[1]} if row else None
+
+    def delete(self, region: str, image_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM images WHERE region = ? AND image_id = ?", (region, image_id))
 
     def meta(self, key: str, default: str) -> str:
         """A persistent setting, created with `default` the first time it is asked for."""

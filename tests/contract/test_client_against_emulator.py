@@ -9,10 +9,11 @@ import requests
 from pulumi_pcimage import errors
 from pulumi_pcimage.client import ParallelClusterClient, RetryPolicy
 from pulumi_pcimage.emulator import Emulator
+from pulumi_pcimage.emulator.catalog import official_ami_id
 from tests.client.fixtures import ACCESS_KEY, SECRET_KEY
 from tests.support.openapi import validate_request, validate_response
 
-CONFIG = ("Build:\n  InstanceType: c6i.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
+CONFIG = (f"Build:\n  InstanceType: c6i.xlarge\n  ParentImage: {official_ami_id('us-east-1')}\n"
           "  UpdateOsPackages:\n    Enabled: true\n")
 GATEWAY_STATUSES = {403, 502, 503, 504}  # API Gateway's own answers (and injected faults): not in the spec
 

@@ -9,12 +9,20 @@ import requests
 from requests_aws4auth import AWS4Auth
 
 from pulumi_pcimage.emulator import Emulator
+from pulumi_pcimage.emulator.catalog import official_ami_id
 from tests.support.openapi import validate_request, validate_response
 
 # Statuses that come from API Gateway or injected faults, not from the ParallelCluster Lambda: not in the spec.
 GATEWAY_STATUSES = {403, 502, 503}
-CONFIG = ("Build:\n  InstanceType: c6i.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
-          "  UpdateOsPackages:\n    Enabled: true\n")
+
+
+def config_in(region: str = "us-east-1") -> str:
+    """A valid configuration whose parent is an official image of `region` (AMI ids are per region)."""
+    return (f"Build:\n  InstanceType: c6i.xlarge\n  ParentImage: {official_ami_id(region)}\n"
+            "  UpdateOsPackages:\n    Enabled: true\n")
+
+
+CONFIG = config_in("us-east-1")
 
 
 @pytest.fixture(autouse=True)

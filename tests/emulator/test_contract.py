@@ -9,10 +9,11 @@ import requests
 
 from pulumi_pcimage.emulator import EmulatorControl, EmulatorControlError
 
-from .conftest import CONFIG
+from .conftest import CONFIG, config_in
 
 
 def test_build_describe_list_and_delete_conform_at_every_step(client, emulator):
+    emulator.service.build_seconds = 60  # finished by complete_build below: a loaded machine cannot outrun it
     accepted = client.build("img", rollbackOnFailure="false")
     assert accepted.status_code == 202
     assert accepted.json()["image"]["imageBuildStatus"] == "BUILD_IN_PROGRESS"
@@ -40,9 +41,7 @@ def test_build_describe_list_and_delete_conform_at_every_step(client, emulator):
     assert "used by instances" in client("DELETE", "/v3/images/custom/img").json()["message"]
     deleting = client("DELETE", "/v3/images/custom/img", params={"force": "true"})
     assert deleting.status_code == 202 and deleting.json()["image"]["imageBuildStatus"] == "DELETE_IN_PROGRESS"
-    assert client.describe("img").json()["imageBuildStatus"] == "DELETE_IN_PROGRESS"
-    emulator.service.clock = lambda: 10 ** 10  # far beyond delete_seconds, without sleeping
-    assert client.describe("img").status_code == 404
+    assert client.describe("img").status_code == 404  # the AMI is deregistered at once, as on AWS
     assert client("DELETE", "/v3/images/custom/img").status_code == 404
     assert emulator.images() == []
 
@@ -62,7 +61,7 @@ def test_build_errors_conform(client):
     assert client.build("img", dryrun="true").status_code == 412
     invalid = client.build("img", "Build: {InstanceType: c5.xlarge}")
     assert invalid.status_code == 400
-    assert invalid.json()["configurationValidationErrors"][0]["id"] == "Build.ParentImage"
+    assert "ParentImage" in invalid.json()["configurationValidationErrors"][0]["message"]
     assert client.build("img", validationFailureLevel="INFO").status_code == 202
     assert client.build("img").status_code == 409
     refused = client("POST", "/v3/images/custom", data=b"not json", headers={"Content-Type": "application/json"})
@@ -121,10 +120,26 @@ def test_unknown_resources_get_api_gateways_answer(client):
 
 
 def test_images_live_in_the_region_asked_for(client, emulator):
-    assert client.build("img", region="eu-central-1").json()["image"]["region"] == "eu-central-1"
+    built = client.build("img", config_in("eu-central-1"), region="eu-central-1")
+    assert built.json()["image"]["region"] == "eu-central-1"
     assert client.describe("img").status_code == 404
     assert client.describe("img", region="eu-central-1").status_code == 200
     assert emulator.images("eu-central-1") == ["img"]
+
+
+def test_a_customers_own_parent_ami_is_registered_through_the_control_route(client, emulator):
+    own = "Build:\n  InstanceType: c7g.xlarge\n  ParentImage: ami-0fedcba9876543210\n"
+    assert client.build("img", own).json()["configurationValidationErrors"][0]["message"] == \
+        "Invalid image 'ami-0fedcba9876543210'."
+    control = EmulatorControl(emulator.base_url)
+    control.register_parent_image("ami-0fedcba9876543210", architecture="arm64", name="hardened-al2023")
+    assert client.build("img", own).status_code == 202
+    control.register_parent_image("ami-0fedcba9876543210", architecture="x86_64", region="eu-west-1")
+    wrong_arch = client.build("img2", own.replace("c7g", "c6i"), region="eu-west-1")
+    assert wrong_arch.status_code == 202  # x86_64 in eu-west-1; in us-east-1 it is arm64
+    with pytest.raises(EmulatorControlError) as refused:
+        control.register_parent_image("my-image")
+    assert refused.value.status == 400
 
 
 def test_the_control_client_drives_an_emulator_over_http(client, emulator):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from pulumi_pcimage.emulator.catalog import official_images
+from pulumi_pcimage.emulator.catalog import official_ami_id, official_images
 from pulumi_pcimage.emulator.models import ApiException, ImageService
 from pulumi_pcimage.emulator.store import Store
 
-from .conftest import CONFIG
+from .conftest import CONFIG, config_in
+
+PARENT = official_ami_id("us-east-1")
 
 
 class FakeClock:
@@ -60,17 +62,27 @@ def test_a_build_moves_through_image_builder_phases_and_ends_as_an_ami(service, 
     assert ami["amiId"].startswith("ami-") and len(ami["amiId"]) == 21
     assert ami["state"] == "AVAILABLE" and ami["architecture"] == "x86_64"
     assert {"key": "parallelcluster:image_id", "value": "img"} in ami["tags"]
+    # what Image Builder and ParallelCluster's cleanup Lambda add once the AMI exists
+    assert {"key": "parallelcluster:build_status", "value": "available"} in ami["tags"]
+    assert {"key": "parallelcluster:parent_image", "value": PARENT} in ami["tags"]
     assert error_of(service.get_image_stack_events, "img").status == 404
+    # an image built here is a valid parent of the next one
+    service.build_image("child", f"Build:\n  InstanceType: c6i.xlarge\n  ParentImage: {ami['amiId']}\n")
 
 
 def test_graviton_instance_types_build_arm64_images_with_the_configured_tags(service, clock):
+    arm_parent = official_ami_id("us-east-1", architecture="arm64")
     config = ("Image:\n  Name: my image\n  Tags:\n    - Key: team\n      Value: hpc\n"
-              "Build:\n  InstanceType: r7gd.2xlarge\n  ParentImage: ami-0123456789abcdef0\n")
+              f"Build:\n  InstanceType: r7gd.2xlarge\n  ParentImage: {arm_parent}\n"
+              "  Tags:\n    - Key: cost-centre\n      Value: c1\n")
     service.build_image("arm", config)
+    stack_tags = service.describe_image("arm")["cloudformationStackTags"]
+    assert stack_tags[0] == {"key": "cost-centre", "value": "c1"}  # Build.Tags go on the stack, first
     clock.advance(3600)
     ami = service.describe_image("arm")["ec2AmiInfo"]
     assert ami["architecture"] == "arm64"
-    assert ami["amiName"] == "my image"
+    # Image Builder appends the build date: 1_700_003_600 is 2023-11-14T23:13:20 UTC
+    assert ami["amiName"] == "my image 2023-11-14T23-13-20.000Z"
     assert {"key": "team", "value": "hpc"} in ami["tags"]
     assert {"key": "parallelcluster:version", "value": "3.16.1"} in ami["tags"]
 
@@ -112,14 +124,23 @@ def test_delete_is_refused_while_building_and_while_in_use_unless_forced(service
     in_use = error_of(service.delete_image, "img")
     assert in_use.status == 400 and "is used by instances" in in_use.body["message"]
     deleting = service.delete_image("img", force=True)["image"]
-    assert deleting["imageBuildStatus"] == "DELETE_IN_PROGRESS"
-    assert service.describe_image("img")["imageBuildStatus"] == "DELETE_IN_PROGRESS"
-    clock.advance(59)
-    assert service.image_ids() == ["img"]
-    clock.advance(1)
+    assert deleting == {"imageId": "img", "imageBuildStatus": "DELETE_IN_PROGRESS", "region": "us-east-1",
+                        "version": "3.16.1"}  # no stack: it deleted itself when the build succeeded
+    # AWS deregisters the AMI at once: the image is gone right away, and a second delete is a 404
     assert error_of(service.describe_image, "img").status == 404
     assert error_of(service.delete_image, "img").status == 404
     assert service.image_ids() == []
+
+
+def test_a_failed_image_is_deleting_while_its_stack_is_deleted(service, clock):
+    service.build_image("img", CONFIG)
+    service.fail_build("img")
+    assert service.delete_image("img")["image"]["cloudformationStackStatus"] == "DELETE_IN_PROGRESS"
+    described = service.describe_image("img")
+    assert described["imageBuildStatus"] == "DELETE_IN_PROGRESS"
+    assert described["cloudformationStackStatusReason"] == "User Initiated"
+    clock.advance(60)
+    assert error_of(service.describe_image, "img").status == 404
 
 
 def test_pending_and_failed_lists_are_paged_and_available_is_not(service, clock):
@@ -143,67 +164,111 @@ def test_pending_and_failed_lists_are_paged_and_available_is_not(service, clock)
     assert error_of(service.list_images, "BROKEN").status == 400
 
 
+def pages(service, status: str) -> list[list[str]]:
+    found, token = [], None
+    while True:
+        page = service.list_images(status, next_token=token)
+        found.append([image["imageId"] for image in page["images"]])
+        token = page.get("nextToken")
+        if not token:
+            return found
+
+
+def test_pages_are_filtered_after_paging_as_aws_does_unless_dense(service):
+    for n in range(5):  # stacks in creation order: failed, failed, building, failed, building
+        service.build_image(f"img{n}", CONFIG)
+        if n in (0, 1, 3):
+            service.fail_build(f"img{n}")
+    # AWS pages over every build stack (2 a page here) and filters each page: the first PENDING page is empty
+    assert pages(service, "PENDING") == [[], ["img2"], ["img4"]]
+    assert pages(service, "FAILED") == [["img0", "img1"], ["img3"], []]
+    service.sparse_pages = False  # --dense-pages
+    assert pages(service, "PENDING") == [["img2", "img4"]]
+    assert pages(service, "FAILED") == [["img0", "img1"], ["img3"]]
+
+
 def test_images_live_per_region(service):
-    service.build_image("img", CONFIG, region="eu-west-1")
+    service.build_image("img", config_in("eu-west-1"), region="eu-west-1")
     assert service.image_ids("eu-west-1") == ["img"]
     assert service.image_ids() == []
     assert error_of(service.describe_image, "img").status == 404
     assert service.describe_image("img", region="eu-west-1")["region"] == "eu-west-1"
-    bad = error_of(service.describe_image, "img", region="moon-1")
-    assert bad.status == 400 and "moon-1" in bad.body["message"]
+    for region in ("moon-1", "us-eest-1"):  # the supported regions are AWS's list, not a pattern
+        bad = error_of(service.describe_image, "img", region=region)
+        assert bad.status == 400 and bad.body == {"message": f"Bad Request: invalid or unsupported region '{region}'"}
+    # an official image of another region is not a parent here, as on AWS
+    assert error_of(service.build_image, "img", config_in("eu-west-1")).status == 400
 
 
 def test_config_region_is_used_and_must_agree_with_the_parameter(service):
-    service.build_image("img", CONFIG + "Region: ap-southeast-2\n")
+    service.build_image("img", config_in("ap-southeast-2") + "Region: ap-southeast-2\n")
     assert service.image_ids("ap-southeast-2") == ["img"]
-    assert error_of(service.build_image, "img2", CONFIG + "Region: ap-southeast-2\n",
-                    region="us-west-2").status == 400
+    conflict = error_of(service.build_image, "img2", config_in("ap-southeast-2") + "Region: ap-southeast-2\n",
+                        region="us-west-2")
+    assert conflict.status == 400 and conflict.body == {
+        "message": "Bad Request: region is set in both parameter and configuration and conflicts."}
 
 
-@pytest.mark.parametrize("image_id, config, field", [
-    ("img", "Build: [unclosed", "imageConfiguration"),
-    ("img", "- just\n- a list\n", "imageConfiguration"),
-    ("img", "Image:\n  Name: x\n", "Build"),
-    ("img", "Build:\n  ParentImage: ami-0123456789abcdef0\n", "Build.InstanceType"),
-    ("img", "Build:\n  InstanceType: c5.xlarge\n", "Build.ParentImage"),
-    ("img", "Build:\n  InstanceType: c5.xlarge\n  ParentImage: ubuntu\n", "Build.ParentImage"),
-    ("img", CONFIG + "Colour: blue\n", "Colour"),
-    ("9lives", CONFIG, "imageId"),
-    ("under_score", CONFIG, "imageId"),
-    ("a" * 129, CONFIG, "imageId"),
+@pytest.mark.parametrize("image_id, config, fields", [
+    ("img", "Image:\n  Name: x\n", "'Build', ['Missing data for required field.']"),
+    ("img", f"Build:\n  ParentImage: {PARENT}\n", "'InstanceType': ['Missing data for required field.']"),
+    ("img", "Build:\n  InstanceType: c5.xlarge\n", "'ParentImage': ['Missing data for required field.']"),
+    ("img", "Build:\n  InstanceType: c5.xlarge\n  ParentImage: ubuntu\n",
+     "'ParentImage': ['String does not match expected pattern.']"),
+    ("img", CONFIG + "Colour: blue\n", "('Colour', ['Unknown field.'])"),
 ])
-def test_bad_build_requests_name_the_field(service, image_id, config, field):
+def test_configurations_that_break_the_schema_get_one_schema_finding(service, image_id, config, fields):
     error = error_of(service.build_image, image_id, config)
-    assert error.status == 400
-    assert field in [item["id"] for item in error.body["configurationValidationErrors"]]
-    assert all(item["level"] == "ERROR" for item in error.body["configurationValidationErrors"])
+    assert error.status == 400 and error.body["message"] == "Invalid image configuration."
+    [only] = error.body["configurationValidationErrors"]
+    assert only["type"] == "ImageSchemaValidator" and only["level"] == "ERROR" and fields in only["message"]
     assert service.image_ids() == []
 
 
-def test_bad_suppressors_and_failure_levels_are_refused(service):
+@pytest.mark.parametrize("image_id, config, status, message", [
+    ("9lives", CONFIG, 400, "Bad Request: '9lives' does not match '^[a-zA-Z][a-zA-Z0-9-]+$' - 'imageId'"),
+    ("under_score", CONFIG, 400, "Bad Request: 'under_score' does not match '^[a-zA-Z][a-zA-Z0-9-]+$' - 'imageId'"),
+    ("a" * 129, CONFIG, 400, "Image id '" + "a" * 129 + "' failed to satisfy constraint: The process id can "
+     "contain only alphanumeric characters (case-sensitive) and hyphens. It must start with an alphabetic character "
+     "and can't be longer than 128 characters."),
+    ("img", "", 400, "Bad Request: configuration is required and cannot be empty"),
+    # AWS's controller parses the YAML outside its error mapping: a 500 carrying the parser's words
+    ("img", "Build: [unclosed", 500, "while parsing a flow sequence"),
+    ("img", "- just\n- a list\n", 500, "'list' object has no attribute 'get'"),
+])
+def test_request_level_errors_are_a_message_only(service, image_id, config, status, message):
+    error = error_of(service.build_image, image_id, config)
+    assert error.status == status and set(error.body) == {"message"} and message in error.body["message"]
+    assert service.image_ids() == []
+
+
+def test_bad_suppressors_and_failure_levels_are_refused_with_a_message(service):
     error = error_of(service.build_image, "img", CONFIG, suppress=["type:Bad Name", "ALL"], failure_level="FATAL")
-    assert [item["id"] for item in error.body["configurationValidationErrors"]] == [
-        "suppressValidators[0]", "validationFailureLevel"]
+    assert error.body == {"message": "Bad Request: 'type:Bad Name' does not match '^(ALL|type:[A-Za-z0-9]+)$'"}
+    error = error_of(service.build_image, "img", CONFIG, failure_level="FATAL")
+    assert error.body == {"message": "Bad Request: 'FATAL' is not one of ['INFO', 'WARNING', 'ERROR']"}
 
 
-def test_validation_failure_level_and_suppressors_decide_what_fails_the_build(service):
-    odd_parent = "Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-12\n"  # WARNING + INFO
-    accepted = service.build_image("warned", odd_parent)
-    assert sorted(m["level"] for m in accepted["validationMessages"]) == ["INFO", "WARNING"]
+def test_an_unknown_parent_image_is_refused_unless_registered_or_suppressed(service):
+    unknown = "Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
+    refused = error_of(service.build_image, "img", unknown)
+    assert refused.status == 400 and refused.body == {"message": "Configuration is invalid", "configurationValidationErrors": [
+        {"level": "ERROR", "type": "InstanceTypeBaseAMICompatibleValidator",
+         "message": "Invalid image 'ami-0123456789abcdef0'."}]}
+    assert service.build_image("suppressed", unknown, suppress=["type:InstanceTypeBaseAMICompatibleValidator"])
+    service.register_parent_image("ami-0123456789abcdef0", architecture="x86_64", name="hardened base")
+    accepted = service.build_image("img", unknown)
+    assert "validationMessages" not in accepted
+    # 3.16.1 has no finding for a configuration without UpdateOsPackages: even INFO accepts it
+    assert service.build_image("strict", unknown, failure_level="INFO")
 
-    failed = error_of(service.build_image, "strict", odd_parent, failure_level="WARNING")
-    assert failed.status == 400 and failed.body["message"] == "Configuration is invalid"
-    assert service.build_image("suppressed", odd_parent, failure_level="WARNING",
-                               suppress=["type:InstanceTypeBaseAMICompatibleValidator"])["validationMessages"] == [
-        {"id": "Build.UpdateOsPackages", "type": "UpdateOsPackagesValidator", "level": "INFO",
-         "message": "Build.UpdateOsPackages is not set: the OS packages of the parent image will not be updated."}]
-    assert "validationMessages" not in service.build_image("quiet", odd_parent, failure_level="INFO",
-                                                           suppress=["ALL"])
 
-    bad_type = "Build:\n  InstanceType: huge\n  ParentImage: ami-0123456789abcdef0\n"
-    assert error_of(service.build_image, "bad-type", bad_type).body["configurationValidationErrors"][0]["type"] \
-        == "InstanceTypeValidator"
-    assert service.build_image("bad-type", bad_type, suppress=["type:InstanceTypeValidator"])
+def test_an_unsupported_instance_type_is_reported_by_the_validator_that_reports_it_on_aws(service):
+    bad_type = f"Build:\n  InstanceType: huge\n  ParentImage: {PARENT}\n"
+    [finding] = error_of(service.build_image, "bad-type", bad_type).body["configurationValidationErrors"]
+    assert finding == {"level": "ERROR", "type": "InstanceTypeBaseAMICompatibleValidator",
+                       "message": "The instance type 'huge' is not supported."}
+    assert service.build_image("bad-type", bad_type, suppress=["type:InstanceTypeBaseAMICompatibleValidator"])
 
 
 def test_an_official_parent_of_the_wrong_architecture_is_an_error(service):
@@ -231,7 +296,7 @@ def test_official_images_filter_and_name_the_allowed_values(service):
 
 def test_the_presigned_configuration_url_returns_the_stored_bytes_until_it_expires(service, clock):
     config = "# comments and spacing are kept\nBuild:\n    InstanceType:   c6i.xlarge\n" \
-             "    ParentImage: ami-0123456789abcdef0\n"
+             f"    ParentImage: {PARENT}\n"
     service.build_image("img", config)
     url = service.describe_image("img", base_url="http://x")["imageConfiguration"]["url"]
     query = dict(part.split("=") for part in url.split("?")[1].split("&"))

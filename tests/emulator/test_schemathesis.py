@@ -31,6 +31,21 @@ def live() -> Iterator[Emulator]:
         yield emulator
 
 
+def unreadable_by_aws(body: object) -> bool:
+    """A configuration AWS's build_image reads outside its error mapping and answers 500 for (as the emulator
+    does; tests/conformance holds both to it): YAML that does not parse, or not a mapping of mappings."""
+    text = body.get("imageConfiguration") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        return False
+    try:
+        config = yaml.safe_load(text) or {}
+        if not config.get("Build", {}).get("Iam", {}).get("CleanupLambdaRole"):
+            config.get("DeploymentSettings", {}).get("LambdaFunctionsVpcConfig")
+    except (yaml.YAMLError, AttributeError):
+        return True
+    return False
+
+
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -44,4 +59,7 @@ def test_the_released_spec_holds(case, live):
         assert (response.status_code, response.json()) == (403, {"message": "Missing Authentication Token"})
         return
     assert response.status_code != 403, response.text  # every generated request is signed correctly
+    if response.status_code == 500 and unreadable_by_aws(case.body):
+        assert set(response.json()) == {"message"}
+        return
     case.validate_response(response, checks=CHECKS)

@@ -30,7 +30,7 @@ CONFIG = """\
 # the team's HPC base image
 Build:
   InstanceType: c6i.xlarge
-  ParentImage: ami-0123456789abcdef0
+  ParentImage: ami-3b2b1d0a9db94bc95  # the emulator's official alinux2023 x86_64 AMI in us-east-1
   UpdateOsPackages: {Enabled: true}
 Image:
   Name: hpc-base

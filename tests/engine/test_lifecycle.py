@@ -15,7 +15,7 @@ Image: {Name: "hpc-base"}       # names first now
 Build:
     UpdateOsPackages:
         Enabled: true
-    ParentImage: 'ami-0123456789abcdef0'
+    ParentImage: 'ami-3b2b1d0a9db94bc95'
     InstanceType: c6i.xlarge
 """
 BIGGER = CONFIG.replace("c6i.xlarge", "c6i.2xlarge")
@@ -86,7 +86,8 @@ def test_preview_reports_the_validators_messages(deployment: Deployment, emulato
     with pytest.raises(Failed) as failed:
         deployment.preview(deployment.program(bad))
     assert failed.value.failures == [
-        ("image_configuration", "InstanceTypeValidator (ERROR): The instance type 'huge-machine' is not supported.")]
+        ("image_configuration", "InstanceTypeBaseAMICompatibleValidator (ERROR): The instance type 'huge-machine' "
+                                "is not supported.")]
     # locally detectable problems never reach the API
     emulator.reset_counters()
     with pytest.raises(Failed, match="Build.ParentImage: is required"):
@@ -152,7 +153,9 @@ def test_someone_elses_image_with_the_same_id_is_adopted_only_on_request(deploym
 
 
 def test_an_image_in_another_region_than_the_api(deployment: Deployment, emulator):
-    # the API (and its signature) lives in us-east-1; the image is built in eu-west-1
+    # the API (and its signature) lives in us-east-1; the image is built in eu-west-1, where the parent AMI
+    # exists too (AMI ids are per region: a copy of the team's AMI, registered as AWS would know it)
+    emulator.register_parent_image("ami-3b2b1d0a9db94bc95", region="eu-west-1")
     deployment.up(deployment.program(region="eu-west-1"))
     assert deployment.outputs["region"] == "eu-west-1" and deployment.outputs["ami_id"].startswith("ami-")
     assert emulator.images(region="eu-west-1") == [deployment.id] and emulator.images(region="us-east-1") == []

@@ -4,8 +4,9 @@ import pytest
 
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.emulator import Emulator
+from pulumi_pcimage.emulator.catalog import official_ami_id
 
-BASE_CONFIG = {"Build": {"InstanceType": "c6i.xlarge", "ParentImage": "ami-0123456789abcdef0",
+BASE_CONFIG = {"Build": {"InstanceType": "c6i.xlarge", "ParentImage": official_ami_id("us-east-1"),
                          "UpdateOsPackages": {"Enabled": True}}}
 
 

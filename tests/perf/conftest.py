@@ -8,6 +8,7 @@ from typing import Iterator
 import pytest
 
 from pulumi_pcimage.emulator import Emulator
+from pulumi_pcimage.emulator.catalog import official_ami_id
 from pulumi_pcimage.provider import CustomImageProvider
 from pulumi_pcimage.identity import derive_image_id
 from pulumi_pcimage.testing import ProviderHost, provider_value, urn
@@ -46,7 +47,7 @@ class Image:
 
     @property
     def configuration(self) -> str:
-        return (f"Build: {{InstanceType: c6i.xlarge, ParentImage: ami-0123456789abcdef0}}\n"
+        return (f"Build: {{InstanceType: c6i.xlarge, ParentImage: {official_ami_id(REGION)}}}\n"
                 f"Image: {{Name: {self.name}}}\n")
 
     @property

@@ -7,6 +7,7 @@ import pickletools
 import textwrap
 
 from pulumi_pcimage.emulator import Emulator
+from pulumi_pcimage.emulator.catalog import official_ami_id
 from pulumi_pcimage.provider import CustomImageProvider
 from pulumi_pcimage.testing import provider_value, run_program
 
@@ -34,7 +35,7 @@ def test_a_program_registers_and_stores_a_small_provider_value(tmp_path):
 
             image = CustomImage("hpc-base", api_url={emulator.url!r}, region="us-east-1",
                                 image_configuration={{"Build": {{"InstanceType": "c6i.xlarge",
-                                                                  "ParentImage": "ami-0123456789abcdef0"}}}})
+                                                                  "ParentImage": {official_ami_id("us-east-1")!r}}}}})
             pulumi.export("ami", image.ami_id)
             """))
         run = run_program(tmp_path, host, project=PROJECT, stack=STACK)

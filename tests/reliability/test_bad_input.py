@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pulumi_pcimage.emulator import Emulator
+from pulumi_pcimage.emulator.catalog import official_ami_id
 from pulumi_pcimage.fields import BY_NAME, IMAGE_ID_PATTERN, USER_INPUTS
 from pulumi_pcimage.lifecycle import PROVIDER_KEY
 from tests.engine.conftest import CONFIG, PROJECT, Deployment
@@ -64,10 +65,10 @@ CONFIGURATIONS = {
         st.text(min_size=1, max_size=20).filter(lambda k: k not in ("Build", "Image", "DevSettings", "Region",
                                                                     "CustomS3Bucket", "DeploymentSettings")),
         st.text(max_size=20), min_size=1, max_size=4).map(lambda d: {**d, "Build": {
-            "InstanceType": "c6i.xlarge", "ParentImage": "ami-0123456789abcdef0"}}),
+            "InstanceType": "c6i.xlarge", "ParentImage": official_ami_id("us-east-1")}}),
     "mapping with wrong shapes": st.fixed_dictionaries({"Build": st.one_of(
         st.text(max_size=10), st.lists(st.integers(), max_size=3),
-        st.fixed_dictionaries({"InstanceType": NOT_STR, "ParentImage": st.just("ami-0123456789abcdef0")}),
+        st.fixed_dictionaries({"InstanceType": NOT_STR, "ParentImage": st.just(official_ami_id("us-east-1"))}),
         st.fixed_dictionaries({"InstanceType": st.just("c6i.xlarge"), "ParentImage": NOT_STR}))}),
     "huge document": st.integers(1_000, 40_000).map(
         lambda n: "Image:\n  Tags:\n" + "".join(f"    - {{Key: k{i}, Value: 'v{i} ✓ ü'}}\n" for i in range(n))

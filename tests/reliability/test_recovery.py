@@ -14,7 +14,8 @@ from pulumi_pcimage.testing import ProviderHost
 from .conftest import ACCESS_KEY, BUILD_SECONDS, HOST_ENV, SECRET_KEY
 
 # Outputs that depend on where and when, not on what was built (each build makes a new AMI).
-CIRCUMSTANTIAL = ("api_url", "creation_time", "ami_id", "generation")  # generation: random per derivation
+# generation: random per derivation; the AMI name carries the build date
+CIRCUMSTANTIAL = ("api_url", "creation_time", "ami_id", "generation", "ami_name")
 
 
 def comparable(outputs: dict) -> dict:
