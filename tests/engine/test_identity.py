@@ -8,9 +8,12 @@ says: they must agree.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pulumi_pcimage.emulator import Emulator
+from pulumi_pcimage.emulator.catalog import official_ami_id
 from pulumi_pcimage.testing import HostError, Options
 
 from .conftest import CONFIG, Deployment, Failed
@@ -67,7 +70,8 @@ def test_preview_validates_a_changed_configuration_of_a_fixed_id(deployment: Dep
     with pytest.raises(Failed) as failed:
         deployment.preview(deployment.program(bad, image_id="team-base"))
     assert failed.value.failures == [
-        ("image_configuration", "InstanceTypeValidator (ERROR): The instance type 'huge-machine' is not supported.")]
+        ("image_configuration",
+         "InstanceTypeBaseAMICompatibleValidator (ERROR): The instance type 'huge-machine' is not supported.")]
     agree(emulator, deployment)
     assert emulator.counters()["builds_started"] == 1
 
@@ -105,7 +109,8 @@ def test_renames_rebuild_nothing(host, emulator, renamed):
 
 def test_refresh_and_destroy_use_the_pinned_region(deployment: Deployment, emulator):
     # the host's own default region is us-east-1 (AWS_DEFAULT_REGION): the state's eu-west-1 wins
-    deployment.up(deployment.program(region="eu-west-1"))
+    in_ireland = CONFIG.replace(official_ami_id("us-east-1"), official_ami_id("eu-west-1"))
+    deployment.up(deployment.program(in_ireland, region="eu-west-1"))
     assert deployment.inputs["region"] == deployment.outputs["region"] == "eu-west-1"
     assert deployment.refresh() == deployment.id, "found where it lives"
     agree(emulator, deployment, region="eu-west-1")
@@ -179,7 +184,8 @@ def test_a_replaced_image_in_use_stays_pending_until_freed(deployment: Deploymen
 # 10. secrets (provider_plugin.go `annotateSecrets` re-marks outputs, but never the provider's messages)
 
 def test_a_secret_configuration_is_never_quoted(deployment: Deployment, emulator):
-    secret_parent = CONFIG.replace("ami-0123456789abcdef0", "my-private-parent-image")
+    secret_parent = re.sub(r"ParentImage: \S+", "ParentImage: my-private-parent-image", CONFIG)
+    assert secret_parent != CONFIG
     with pytest.raises(Failed) as local:
         deployment.preview(deployment.program(secret_parent, secret_configuration=True))
     assert "Build.ParentImage" in str(local.value) and "my-private-parent-image" not in str(local.value)
@@ -187,7 +193,8 @@ def test_a_secret_configuration_is_never_quoted(deployment: Deployment, emulator
     secret_type = CONFIG.replace("c6i.xlarge", "secret-machine-type")
     with pytest.raises(Failed) as remote:
         deployment.preview(deployment.program(secret_type, secret_configuration=True))
-    assert "InstanceTypeValidator (ERROR)" in str(remote.value) and "secret-machine-type" not in str(remote.value)
+    assert "InstanceTypeBaseAMICompatibleValidator (ERROR)" in str(remote.value)
+    assert "secret-machine-type" not in str(remote.value)
 
     with pytest.raises(Failed) as yaml_error:
         deployment.preview(deployment.program("Build: [secret-token-value", secret_configuration=True))
