@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import yaml
 
 from .. import regions
+from .. import pcluster_schema
 from . import catalog
 from .store import ImageRecord, Store
 
@@ -45,6 +46,20 @@ class ApiException(Exception):
     def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
         super().__init__(body.get("message", ""))
         self.status, self.body, self.headers = status, body, headers or {}
+
+
+# marshmallow's words for what pcluster_schema finds (AWS reports the marshmallow errors as they are).
+_MARSHMALLOW = {"unknown key": "Unknown field.", pcluster_schema.REQUIRED: "Missing data for required field."}
+
+
+def _marshmallow_keys(path: str) -> list[str | int]:
+    """`Build.Components[0].Type` as marshmallow keys its errors: ["Build", "Components", 0, "Type"]."""
+    keys: list[str | int] = []
+    for part in path.split("."):
+        name, *indexes = part.split("[")
+        keys.append(name)
+        keys += [int(index.rstrip("]")) for index in indexes]
+    return keys
 
 
 def bad_request(message: str) -> ApiException:
@@ -342,10 +357,22 @@ class ImageService:
             if build_errors:
                 errors["Build"] = build_errors
         image = config.get("Image")
-        if image is not None and not (isinstance(image, dict) and isinstance(image.get("Tags", []), list)
-                                      and all(isinstance(t, dict) and "Key" in t and "Value" in t
-                                              for t in image.get("Tags", []))):
+        if image is not None and not isinstance(image, dict):
             errors["Image"] = {"_schema": ["Invalid input type."]}
+        # Below the top level, every key and type the 3.16.1 schema knows (unknown keys are refused at any depth).
+        # marshmallow reports a schema's own fields first and unknown keys after them.
+        found, modelled = pcluster_schema.problems(config), set(errors)  # the sections checked above stay as they are
+        for path, message in sorted(found, key=lambda problem: problem[1].startswith("unknown key")):
+            keys = _marshmallow_keys(path)
+            if len(keys) < 2 or keys[0] in modelled:
+                continue
+            node = errors
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                node.setdefault(keys[-1], [_MARSHMALLOW.get(message.split(";")[0], "Invalid value.")])
         return errors
 
     def parent_image(self, region: str, image: str) -> dict[str, str] | None:

@@ -104,6 +104,10 @@ def test_build_request_errors(aws, emulator, case, params, body):
     ("Build missing", "Image:\n  Name: x\n", {}),
     ("Build empty", "Build: {}\n", {}),
     ("ParentImage missing", "Build:\n  InstanceType: c6i.xlarge\n", {}),
+    ("a typo two levels down", f"Build:\n  InstanceType: c6i.xlarge\n  ParentImage: {PARENT}\n"
+                               "  UpdateOsPackage:\n    Enabled: true\n", {}),
+    ("a typo in an image tag", f"Build:\n  InstanceType: c6i.xlarge\n  ParentImage: {PARENT}\n"
+                               "Image:\n  Tags:\n    - Key: team\n      Vaule: hpc\n", {}),
     ("ParentImage against its pattern, an unknown top-level key",
      "Imagee: {}\nBuild:\n  InstanceType: c6i.xlarge\n  ParentImage: centos7\n", {}),
 ])
