@@ -73,6 +73,8 @@ def _write(path: str, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    if args.quiet:  # werkzeug raises its own logger to INFO unless it was given a level: give it one
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         emulator = Emulator(build_seconds=args.build_seconds, delete_seconds=args.delete_seconds,
                             region=args.region, stage=args.stage, db_path=args.db, access_key=args.access_key,

@@ -32,6 +32,7 @@ class Process:
     def stop(self, signum: int = signal.SIGTERM) -> int:
         self.proc.send_signal(signum)
         code = self.proc.wait(timeout=20)
+        self.stderr = self.proc.stderr.read()
         self.proc.stdout.close()
         self.proc.stderr.close()
         return code
@@ -61,6 +62,16 @@ def test_the_cli_announces_its_url_and_stops_cleanly(tmp_path, signum):
     client = Client(Remote(process.url, "eu-west-1"))
     assert client("GET", "/v3/images/official").status_code == 200
     assert process.stop(signum) == 0
+
+
+def test_quiet_means_no_request_log_so_an_unread_pipe_never_fills(tmp_path):
+    process = Process(tmp_path, "--region", "us-east-1")
+    client = Client(Remote(process.url))
+    for _ in range(20):
+        assert client("GET", "/v3/images/official").status_code == 200
+    assert process.stop() == 0
+    # a request log fills a pipe nobody reads, and the emulator then blocks: only the stop is said
+    assert process.stderr == "pcimage-emulator stopped\n"
 
 
 def test_the_cli_refuses_bad_options(tmp_path):
