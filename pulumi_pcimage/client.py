@@ -48,10 +48,7 @@ def signing_region(api_url: str, fallback: str | None = None) -> str:
     return api_region(api_url) or fallback or DEFAULT_SIGNING_REGION
 
 
-class MissingCredentialsError(errors.AuthError):
-    """No usable AWS credentials to sign with; raised before anything is sent, hence no HTTP status."""
-
-    status = None
+MissingCredentialsError = errors.MissingCredentialsError  # where it was first declared; it lives in errors
 
 
 @dataclass

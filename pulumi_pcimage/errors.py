@@ -64,6 +64,12 @@ class AuthError(ApiError):
         return f"{text} ({self.hint})" if self.hint else text
 
 
+class MissingCredentialsError(AuthError):
+    """No usable AWS credentials to sign with; raised before anything is sent, hence no HTTP status."""
+
+    status = None
+
+
 class NotFoundError(ApiError):
     status = 404
 

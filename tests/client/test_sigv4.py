@@ -18,7 +18,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import CredentialProvider, Credentials, RefreshableCredentials
 
 from pulumi_pcimage import errors
-from pulumi_pcimage.client import MissingCredentialsError
+from pulumi_pcimage.errors import MissingCredentialsError
 from tests.client.fixtures import ACCESS_KEY, SECRET_KEY
 
 _AUTH = re.compile(r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)"

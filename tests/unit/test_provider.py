@@ -7,7 +7,7 @@ from pulumi.dynamic import ReadResult
 from pulumi.output import Unknown
 
 from pulumi_pcimage import config
-from pulumi_pcimage.client import MissingCredentialsError
+from pulumi_pcimage.errors import MissingCredentialsError
 from pulumi_pcimage.errors import AuthError, BadRequestError, TransportError, UnknownOutcomeError
 from pulumi_pcimage.fields import FIELDS, INPUTS
 from pulumi_pcimage.lifecycle import DERIVED, BuildFailed, DeleteFailed, ImageClash
