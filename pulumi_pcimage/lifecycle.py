@@ -648,6 +648,8 @@ class Lifecycle:
 
     def _delete_and_wait(self, client: Any, s: dict, image_id: str, *, timeout: float) -> None:
         region, start = s["region"], time.monotonic()
+        limit = (f"the delete timeout ({waiter._duration(timeout)}, customTimeouts)" if self.hooks.delete_timeout
+                 else f"delete_timeout_minutes={s['delete_timeout_minutes']:g}")
 
         def left() -> float:
             return max(0.0, timeout - (time.monotonic() - start))
@@ -661,8 +663,8 @@ class Lifecycle:
                 raise DeleteFailed(f"image {image_id!r}: stopped waiting for its build to end (cancelled); "
                                    "nothing was deleted. Run `pulumi destroy` again later.") from None
             except waiter.WaitTimeout as exc:
-                raise DeleteFailed(f"image {image_id!r} is still building after delete_timeout_minutes="
-                                   f"{s['delete_timeout_minutes']:g}; a build cannot be deleted while it runs. "
+                raise DeleteFailed(f"image {image_id!r} is still building after {limit}; a build cannot be "
+                                   "deleted while it runs. "
                                    "Run `pulumi destroy` again later.") from exc
 
         try:
@@ -695,8 +697,8 @@ class Lifecycle:
                                "it goes on server-side: the next `pulumi refresh` or `pulumi destroy` "
                                "sees it gone") from None
         except waiter.WaitTimeout as exc:
-            raise DeleteFailed(f"image {image_id!r} was still {exc.last_status} after delete_timeout_minutes="
-                               f"{s['delete_timeout_minutes']:g}; run the delete again later") from exc
+            raise DeleteFailed(f"image {image_id!r} was still {exc.last_status} after {limit}; run the delete "
+                               "again later") from exc
         if outcome.state == "failure":
             raise DeleteFailed(f"deleting image {image_id!r} failed ({outcome.status}): "
                                f"{_reasons_of(outcome.response) or 'no reason given'}")

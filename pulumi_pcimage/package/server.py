@@ -336,7 +336,7 @@ class PcImageProvider(p.Provider):
     # ------------------------------------------------------------ functions
 
     def _invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
-        args, _ = inputs_of(request.args)
+        args = {key: plain(value) for key, value in request.args.items()}
         settings: dict[str, Any] = {}
         failures = self._defaults(settings)
         if failures:

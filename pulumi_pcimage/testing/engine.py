@@ -184,6 +184,16 @@ class Stack:
         if errors:
             raise errors[0]
 
+    def import_(self, urn: str, id: str) -> None:
+        """`pulumi import <type> <name> <id>` (and the `import` resource option): Read with the id alone; the
+        inputs the provider answers become the resource's inputs in the state, so the next preview compares the
+        program against them (the engine fails an import whose Check + Diff then show changes)."""
+        id_, outputs, inputs = self.host.read_with_inputs(id, urn, {}, inputs={})
+        if not id_:
+            raise HostError(None, f"resource {id!r} does not exist: nothing to import")
+        self.resources[urn] = ResourceState(urn, id_, inputs, outputs)
+        self._save()
+
     def refresh(self, urn: str) -> str:
         """Read the resource; returns its id ("" once it is gone and was dropped from the state)."""
         state = self.resources[urn]
