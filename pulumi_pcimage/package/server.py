@@ -25,6 +25,7 @@ import grpc
 from pulumi.output import Unknown
 from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from .. import endpoint, functions, hostpool, waiter
@@ -45,7 +46,8 @@ _urn: contextvars.ContextVar[str] = contextvars.ContextVar("pcimage_urn", defaul
 def plain(value: PropertyValue) -> Any:
     """A PropertyValue as the lifecycle's plain values (unknowns as `pulumi.output.Unknown`, secrets unwrapped)."""
     inner = value.value
-    if isinstance(inner, Computed):
+    # The engine sends an unknown as rpc.UNKNOWN's string, which PropertyValue.unmarshal (3.272) keeps as a str.
+    if isinstance(inner, Computed) or inner == rpc.UNKNOWN:
         return Unknown()
     if isinstance(inner, (tuple, list)):
         return [plain(item) for item in inner]
@@ -55,8 +57,8 @@ def plain(value: PropertyValue) -> Any:
 
 
 def wire(value: Any, secret: bool = False) -> PropertyValue:
-    if isinstance(value, Unknown):
-        return PropertyValue(Computed(), is_secret=secret)
+    if isinstance(value, Unknown):  # as the engine spells it: PropertyValue.marshal (3.272) rejects Computed
+        return PropertyValue(rpc.UNKNOWN, is_secret=secret)
     if isinstance(value, dict):
         return PropertyValue({str(k): wire(v) for k, v in value.items()}, is_secret=secret)
     if isinstance(value, (list, tuple)):
@@ -165,7 +167,14 @@ class PcImageProvider(p.Provider):
     async def _run(self, pool: ThreadPoolExecutor, urn: str, fn: Callable[..., Any], *args: Any) -> Any:
         context = contextvars.copy_context()
         context.run(_urn.set, urn)
-        return await asyncio.get_running_loop().run_in_executor(pool, lambda: context.run(fn, *args))
+
+        def call() -> Any:
+            try:
+                return context.run(fn, *args)
+            except PcImageError as exc:  # the lifecycle's advice, with the property names this package uses
+                raise PcImageError(camel_text(str(exc))) from None
+
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
 
     def _core(self, hooks: Hooks | None = None) -> Lifecycle:
         stack_config = {f"{endpoint.NAMESPACE}:{key}": value for key, value in self.settings.items()}

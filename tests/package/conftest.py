@@ -23,7 +23,9 @@ HELD = 3600.0  # an emulated build that only ends when the test completes it
 
 
 def start_plugin(emulator: Emulator, **kwargs: Any) -> ProviderHost:
-    return ProviderHost(project=PROJECT, env=HOST_ENV, command=PLUGIN, config={"apiUrl": emulator.url}, **kwargs)
+    """The plugin, configured with the emulator's URL (the stack's `pcimage:apiUrl`) unless told otherwise."""
+    kwargs.setdefault("config", {"apiUrl": emulator.url})
+    return ProviderHost(project=PROJECT, env=HOST_ENV, command=PLUGIN, **kwargs)
 
 
 @pytest.fixture
