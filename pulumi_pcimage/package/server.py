@@ -15,6 +15,7 @@ import asyncio
 import contextvars
 import dataclasses
 import logging
+import re
 import sys
 import threading
 import time
@@ -363,8 +364,9 @@ class PcImageProvider(p.Provider):
                 return p.InvokeResponse(return_value=_result(functions.get_image(args.get("imageId"), **common)))
             else:
                 return p.InvokeResponse(failures=[p.CheckFailure("", f"unknown function {token!r}")])
-        except (ValueError, PcImageError) as exc:
-            return p.InvokeResponse(failures=[p.CheckFailure("", camel_text(str(exc)))])
+        except (ValueError, PcImageError) as exc:  # the functions' names and arguments, as this package spells them
+            text = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: camel(m.group(0)), str(exc))
+            return p.InvokeResponse(failures=[p.CheckFailure("", text)])
         return p.InvokeResponse(return_value={"images": PropertyValue([PropertyValue(_result(i)) for i in found])})
 
     async def invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
