@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pulumi_pcimage.package import schema as generator
@@ -13,6 +13,7 @@ from pulumi_pcimage.package import schema as generator
 from .conftest import PROVIDER_URN
 
 ROOT = Path(__file__).resolve().parents[2]
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 TOKEN = re.compile(r"^pcimage:index:[A-Za-z][A-Za-z0-9]*$")
 
