@@ -277,7 +277,8 @@ class PcImageProvider(p.Provider):
                 key = f"{camel(name)}{path}" if path.startswith("[") else f"{camel(name)}.{path}"
                 detailed[key] = p.PropertyDiff(p.PropertyDiffKind[kinds[kind] + replace], True)
             if not paths:
-                kind = "add" if olds.get(name) is None else "delete" if news.get(name) is None else "update"
+                kind = "update" if BY_NAME[name].output_only else "add" if olds.get(name) is None \
+                    else "delete" if news.get(name) is None else "update"  # an output: the refreshed image's state
                 detailed[camel(name)] = p.PropertyDiff(p.PropertyDiffKind[kinds[kind] + replace], True)
         return p.DiffResponse(changes=plan.changes, replaces=[camel(n) for n in plan.replaces],
                               delete_before_replace=plan.delete_before_replace,
