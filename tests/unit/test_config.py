@@ -125,3 +125,17 @@ def test_aliases_of_ordinary_size_are_written_out():
     text = "Image: {Tags: &t [{Key: team, Value: hpc}]}\nBuild: {InstanceType: c5.xlarge, ParentImage: ami-1, Tags: *t}\n"
     assert config.load(text)["Build"]["Tags"] == [{"Key": "team", "Value": "hpc"}]
     assert "&" not in config.canonical(text) and "*" not in config.canonical(text)
+
+
+def test_configuration_changes_name_the_paths_that_differ():
+    from pulumi_pcimage.lifecycle import configuration_changes
+
+    old = "Build: {InstanceType: c6i.xlarge, ParentImage: ami-1, Components: [{Type: script, Value: a}]}\n"
+    new = ("# reordered and commented\nBuild:\n  ParentImage: ami-1\n  InstanceType: c7i.xlarge\n"
+           "  Components: [{Type: script, Value: b}]\n  UpdateOsPackages: {Enabled: true}\nImage: {Name: x}\n")
+    assert configuration_changes(old, new) == {
+        "Build.InstanceType": "update", "Build.Components[0].Value": "update",
+        "Build.UpdateOsPackages": "add", "Image": "add"}
+    assert configuration_changes(new, old)["Image"] == "delete"
+    assert configuration_changes(old, old.replace("{", "{ ")) == {}
+    assert configuration_changes(old, "not: [valid") == {}, "unparseable: no paths, the property still changes"
