@@ -156,6 +156,8 @@ class PcImageProvider(p.Provider):
     def __init__(self, engine_address: str | None = None):
         self.settings: dict[str, str] = {}  # the provider configuration (camelCase keys)
         self.cancelled = threading.Event()
+        self._api_urls: dict[tuple, str] = {}
+        self._lock = threading.Lock()
         self.engine = EngineLog(engine_address)
         handler = _ToEngine(self.engine)
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -235,8 +237,7 @@ class PcImageProvider(p.Provider):
         url = news.get("api_url")
         if not isinstance(url, Unknown):
             try:
-                news["api_url"] = endpoint.normalize_api_url(url) if url else \
-                    endpoint.resolve_api_url(None, config=self._core().stack_config)
+                news["api_url"] = endpoint.normalize_api_url(url) if url else self._default_api_url()
             except EndpointNotConfigured as exc:
                 return [p.CheckFailure("apiUrl", str(exc).replace("pass api_url explicitly", "pass apiUrl"))]
         if news.get("region") is None and not isinstance(news.get("aws_profile"), Unknown):
@@ -244,6 +245,14 @@ class PcImageProvider(p.Provider):
             news["region"] = default_region(news.get("aws_profile")) or (
                 None if isinstance(api_url, Unknown) else endpoint.api_region(api_url or ""))
         return []
+
+    def _default_api_url(self) -> str:
+        """The provider's endpoint, resolved once per configuration (a stack's outputs cost an AWS call)."""
+        key = tuple(sorted(self.settings.items()))
+        with self._lock:
+            if key not in self._api_urls:
+                self._api_urls[key] = endpoint.resolve_api_url(None, config=self._core().stack_config)
+            return self._api_urls[key]
 
     def _check(self, request: p.CheckRequest) -> p.CheckResponse:
         olds = inputs_of(request.old_inputs)[0]
