@@ -95,6 +95,15 @@ def camel_text(text: str) -> str:
     return text
 
 
+class ProviderError(PcImageError):
+    """A lifecycle error as `pulumi up` shows it: the message, which says what happened and what to do.
+
+    The SDK's server appends the Python traceback of any exception to the message the user reads; it finds it
+    through `__traceback__`, which this class reports as None (the interpreter keeps the real one for itself)."""
+
+    __traceback__ = property(lambda self: None, lambda self, value: None)  # type: ignore[assignment]
+
+
 # ---------------------------------------------------------------- the engine's Log
 
 class EngineLog:
@@ -175,7 +184,7 @@ class PcImageProvider(p.Provider):
             try:
                 return context.run(fn, *args)
             except PcImageError as exc:  # the lifecycle's advice, with the property names this package uses
-                raise PcImageError(camel_text(str(exc))) from None
+                raise ProviderError(camel_text(str(exc))) from None
 
         return await asyncio.get_running_loop().run_in_executor(pool, call)
 

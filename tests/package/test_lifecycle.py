@@ -151,3 +151,13 @@ def test_the_region_comes_from_the_provider_configuration(emulator):
         other.up(other.program(region="us-west-2"))
         assert emulator.images(region="us-west-2") == [other.id]
         image.stack.destroy()
+
+
+def test_an_error_reads_as_advice_without_a_python_traceback(plugin, emulator):
+    image = Image(plugin)
+    image.up(image.program())
+    emulator.set_in_use(image.id)
+    with pytest.raises(HostError) as refused:
+        image.destroy()
+    assert "Stop what uses the AMI" in refused.value.details
+    assert "Traceback" not in refused.value.details and 'File "' not in refused.value.details
