@@ -14,7 +14,7 @@ from pulumi.runtime.proto import engine_pb2
 from pulumi_pcimage import config
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.package.server import PROGRESS_SECONDS
-from pulumi_pcimage.testing import CheckRejected, HostError, Stack
+from pulumi_pcimage.testing import CheckRejected, HostError, Options, Stack
 
 from .conftest import CONFIG, Image, start_plugin, wait_for
 
@@ -64,20 +64,28 @@ def test_custom_timeouts_win_over_the_inputs_minutes(held_builds):
     emulator = held_builds
     with start_plugin(emulator) as plugin:
         image = Image(plugin)
-        checked = plugin.check(image.urn, {}, image.program()).inputs
-        assert checked["buildTimeoutMinutes"] == 180
-        # customTimeouts: {create: "1s"}: the engine sends timeout=1; the held build would outlast 180 minutes
+        # customTimeouts: {create: "1s"}; the held build would outlast buildTimeoutMinutes' default 180 minutes
         with pytest.raises(HostError, match=r"still BUILD_IN_PROGRESS after the create timeout \(1s, "
                                             r"customTimeouts\)\. The build continues server-side"):
-            plugin.create(image.urn, checked, timeout=1)
-        assert emulator.images() == [checked["imageId"]]
-        # customTimeouts: {delete: "1s"}: a build cannot be deleted while it runs, and 60 minutes are not waited
-        with pytest.raises(HostError, match=r"still building after the delete timeout \(1s, customTimeouts\)"):
-            plugin.delete(checked["imageId"], image.urn, checked, timeout=1)
+            image.up(image.program(), Options(custom_timeouts={"create": 1}))
+        assert image.state is None
+        [building] = emulator.images()
 
+        emulator.complete_build(building)
+        image.up(image.program(), Options(custom_timeouts={"delete": 1}))  # the next up adopts that build
+        assert image.id == building and emulator.counters()["builds_started"] == 1
+
+        # customTimeouts: {delete: "1s"} (kept in the state): a build cannot be deleted while it runs, and the
+        # default deleteTimeoutMinutes (60) are not waited for
+        other = Image(plugin, "other", image.stack)
+        checked = plugin.check(other.urn, {}, other.program()).inputs
+        with pytest.raises(HostError, match=r"still BUILD_IN_PROGRESS after the create timeout"):
+            plugin.create(other.urn, checked, timeout=1)
+        with pytest.raises(HostError, match=r"still building after the delete timeout \(1s, customTimeouts\)"):
+            plugin.delete(checked["imageId"], other.urn, checked, timeout=1)
         emulator.complete_build(checked["imageId"])
-        image.up(image.program())  # the next up adopts the build instead of starting another
-        assert image.id == checked["imageId"] and emulator.counters()["builds_started"] == 1
+        plugin.delete(checked["imageId"], other.urn, checked, timeout=1)
+
         image.destroy()
         assert emulator.images() == []
 
