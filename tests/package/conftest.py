@@ -11,8 +11,8 @@ import pytest
 
 from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.testing import Options, ProviderHost, Stack, Step, urn
-from tests.engine.conftest import (BUILD_SECONDS, CONFIG, HOST_ENV, PROJECT, STACK, emulator,  # noqa: F401
-                                   fake_aws, wait_for)
+# emulator and fake_aws (autouse) are the engine tests' fixtures; CONFIG and wait_for are re-exported for the tests
+from tests.engine.conftest import CONFIG, HOST_ENV, PROJECT, STACK, emulator, fake_aws, wait_for  # noqa: F401
 
 # What the engine runs: the plugin's executable with the engine's address as its argument (the console script
 # `pulumi-resource-pcimage` calls the same main(); the module form runs this worktree's code).

@@ -4,7 +4,6 @@ through Invoke, and many builds at once."""
 from __future__ import annotations
 
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

@@ -75,7 +75,8 @@ def test_lifecycle_of_an_image(plugin, emulator):
 def test_added_and_removed_configuration_keys_are_named_too(plugin, emulator):
     image = Image(plugin)
     image.up(image.program())
-    changed = CONFIG.replace("  UpdateOsPackages: {Enabled: true}\n", "  Iam: {InstanceRole: arn:aws:iam::123456789012:role/x}\n")
+    changed = CONFIG.replace("  UpdateOsPackages: {Enabled: true}\n",
+                             "  Iam: {InstanceRole: arn:aws:iam::123456789012:role/x}\n")
     step = image.preview(image.program(changed))
     assert step.diff.detailed == {"imageConfiguration.Build.Iam": "ADD_REPLACE",
                                   "imageConfiguration.Build.UpdateOsPackages": "DELETE_REPLACE",
