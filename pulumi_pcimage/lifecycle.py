@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from pulumi.output import Unknown
 
@@ -54,6 +55,24 @@ class Plan:
     replaces: list[str] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    # Where inside the image configuration it changed: "Build.InstanceType" -> "add" | "delete" | "update"
+    # (filled when the configuration forces the replacement and both sides parse).
+    configuration_paths: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Hooks:
+    """What a face that can offer more than the dynamic host passes in (all optional; the defaults change nothing).
+
+    - `progress(phase, described, elapsed)`: every describe answer while waiting (phase "build" or "delete").
+    - `cancel`: once set, waits end within seconds (the engine's Cancel); the operation goes on server-side.
+    - `create_timeout` / `delete_timeout`: seconds (the engine's customTimeouts), instead of the inputs' minutes.
+    """
+
+    progress: Callable[[str, dict | None, float], None] | None = None
+    cancel: threading.Event | None = None
+    create_timeout: float | None = None
+    delete_timeout: float | None = None
 
 
 class ImageClash(PcImageError):
@@ -230,8 +249,9 @@ class Lifecycle:
     """Every operation of a CustomImage. `stack_config`: the stack's config, the endpoint's last fallback (the
     program resolves api_url itself, so it is rarely needed)."""
 
-    def __init__(self, stack_config: Any = None):
+    def __init__(self, stack_config: Any = None, hooks: Hooks | None = None):
         self.stack_config = stack_config
+        self.hooks = hooks or Hooks()
 
     # ------------------------------------------------------------ check
 
@@ -390,7 +410,9 @@ class Lifecycle:
         # so the old image must go first.
         old_id, new_id = olds.get("image_id"), news.get("image_id")
         delete_first = bool(replaces) and not is_unknown(new_id) and old_id == new_id
-        return Plan(bool(replaces or changed), replaces, changed, delete_first)
+        paths = configuration_changes(olds.get("image_configuration"), news.get("image_configuration")) \
+            if "image_configuration" in replaces else {}
+        return Plan(bool(replaces or changed), replaces, changed, delete_first, paths)
 
     # ------------------------------------------------------------ create
 
@@ -475,18 +497,38 @@ class Lifecycle:
             log.warning("could not read the existing image's configuration: %s", exc)
             return None
 
+    def _observed(self, phase: str, poll: Callable[[], dict]) -> Callable[[], dict]:
+        """`poll`, with each answer shown to the progress hook (if any)."""
+        progress = self.hooks.progress
+        if progress is None:
+            return poll
+        start = time.monotonic()
+
+        def observed() -> dict:
+            answer = poll()
+            progress(phase, answer, time.monotonic() - start)
+            return answer
+
+        return observed
+
     def _await_build(self, client: Any, s: dict) -> dict:
         image_id = s["image_id"]
-        timeout = s["build_timeout_minutes"] * 60
+        timeout = self.hooks.create_timeout or s["build_timeout_minutes"] * 60
+        limit = (f"the create timeout ({waiter._duration(timeout)}, customTimeouts)" if self.hooks.create_timeout
+                 else f"build_timeout_minutes={s['build_timeout_minutes']:g}")
+        later = (" The build continues server-side; the next `pulumi up` finds it, adopts it (it carries this "
+                 "resource's ownership tag) and waits for it. To stop it instead: "
+                 f"pcluster delete-image --image-id {image_id}")
         try:
-            outcome = waiter.wait(lambda: client.describe_image(image_id, region=s["region"]), waiter.BUILD,
-                                  timeout=timeout, what=f"image {image_id} build")
+            outcome = waiter.wait(self._observed("build", lambda: client.describe_image(image_id, region=s["region"])),
+                                  waiter.BUILD, timeout=timeout, what=f"image {image_id} build",
+                                  cancel=self.hooks.cancel)
         except waiter.WaitTimeout as exc:
-            raise BuildFailed(
-                f"image {image_id!r} was still {exc.last_status or 'building'} after build_timeout_minutes="
-                f"{s['build_timeout_minutes']:g}. The build continues server-side; the next `pulumi up` finds it, "
-                f"adopts it (it carries this resource's ownership tag) and waits for it. To stop it instead: "
-                f"pcluster delete-image --image-id {image_id}") from None
+            raise BuildFailed(f"image {image_id!r} was still {exc.last_status or 'building'} after {limit}.{later}") \
+                from None
+        except waiter.Cancelled as exc:
+            raise BuildFailed(f"image {image_id!r}: stopped waiting after {waiter._duration(exc.elapsed)} "
+                              f"(cancelled; it was {exc.last_status or 'building'}).{later}") from None
         if outcome.state == "success":
             return outcome.response
         raise BuildFailed(self._failure_report(client, s, outcome))
@@ -557,6 +599,28 @@ class Lifecycle:
                         "" if result.get("ami_id") else " with no AMI")
         return id_, result
 
+    def read_existing(self, id_: str, props: dict[str, Any], urn: str) -> tuple[str, dict, dict]:
+        """Import (`pulumi import`, `get`): (id, inputs, outputs) of an existing image, with the inputs the program
+        would declare for it (its configuration without our tags, its region), so the next preview is a no-op.
+        `props`: settings (api_url, region, credentials) to find it with. ("", {}, {}) when there is none."""
+        s = settings(props)
+        try:
+            described = self._client(s).describe_image(id_, region=s["region"])
+        except NotFoundError:
+            return "", {}, {}
+        if described.get("imageBuildStatus") in GOING:
+            return "", {}, {}
+        doc = self._fetch_configuration(described)
+        if doc is None:
+            raise PcImageError(f"image {id_!r} cannot be imported: its configuration could not be read from "
+                               "describe_image's imageConfiguration.url (see the warning above)")
+        inputs = {name: value for name, value in s.items() if value is not None}
+        inputs.update(image_configuration=config.dump(config.without_owner(doc)), image_id=id_,
+                      region=described.get("region") or s["region"],
+                      owner=config.owner_of(doc) or identity.owner_marker(urn),
+                      generation=config.tag_of(doc, config.GENERATION_TAG) or "")
+        return id_, inputs, outputs(inputs, described)
+
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         # Only options change in place, and they matter only to later operations. But the image must still be
         # reachable through a new endpoint or identity: else refresh would drop it and destroy would leave it.
@@ -591,21 +655,28 @@ class Lifecycle:
                 "so it is still in use by the stack. To build it anew under the same id, set "
                 "delete_before_replace=True on the resource and replace it again (`pulumi up --replace <urn>`).", id_)
             return
-        self._delete_and_wait(self._client(s), s, id_, timeout=s["delete_timeout_minutes"] * 60)
+        self._delete_and_wait(self._client(s), s, id_,
+                              timeout=self.hooks.delete_timeout or s["delete_timeout_minutes"] * 60)
 
     def _delete_and_wait(self, client: Any, s: dict, image_id: str, *, timeout: float) -> None:
         region, start = s["region"], time.monotonic()
+        limit = (f"the delete timeout ({waiter._duration(timeout)}, customTimeouts)" if self.hooks.delete_timeout
+                 else f"delete_timeout_minutes={s['delete_timeout_minutes']:g}")
 
         def left() -> float:
             return max(0.0, timeout - (time.monotonic() - start))
 
         def settle() -> None:
             try:
-                waiter.wait(lambda: client.describe_image(image_id, region=region), waiter.SETTLED,
-                            timeout=left(), what=f"image {image_id} build (before deleting it)")
+                waiter.wait(self._observed("build", lambda: client.describe_image(image_id, region=region)),
+                            waiter.SETTLED, timeout=left(), what=f"image {image_id} build (before deleting it)",
+                            cancel=self.hooks.cancel)
+            except waiter.Cancelled:
+                raise DeleteFailed(f"image {image_id!r}: stopped waiting for its build to end (cancelled); "
+                                   "nothing was deleted. Run `pulumi destroy` again later.") from None
             except waiter.WaitTimeout as exc:
-                raise DeleteFailed(f"image {image_id!r} is still building after delete_timeout_minutes="
-                                   f"{s['delete_timeout_minutes']:g}; a build cannot be deleted while it runs. "
+                raise DeleteFailed(f"image {image_id!r} is still building after {limit}; a build cannot be "
+                                   "deleted while it runs. "
                                    "Run `pulumi destroy` again later.") from exc
 
         try:
@@ -630,11 +701,16 @@ class Lifecycle:
                     continue
                 raise DeleteFailed(_refused_delete(image_id, exc.message.rstrip(". "), s["force_delete"])) from exc
         try:
-            outcome = waiter.wait(lambda: client.describe_image(image_id, region=region), waiter.DELETE,
-                                  timeout=left(), what=f"image {image_id} deletion")
+            outcome = waiter.wait(self._observed("delete", lambda: client.describe_image(image_id, region=region)),
+                                  waiter.DELETE, timeout=left(), what=f"image {image_id} deletion",
+                                  cancel=self.hooks.cancel)
+        except waiter.Cancelled:
+            raise DeleteFailed(f"image {image_id!r}: stopped waiting (cancelled) after its deletion was accepted; "
+                               "it goes on server-side: the next `pulumi refresh` or `pulumi destroy` "
+                               "sees it gone") from None
         except waiter.WaitTimeout as exc:
-            raise DeleteFailed(f"image {image_id!r} was still {exc.last_status} after delete_timeout_minutes="
-                               f"{s['delete_timeout_minutes']:g}; run the delete again later") from exc
+            raise DeleteFailed(f"image {image_id!r} was still {exc.last_status} after {limit}; run the delete "
+                               "again later") from exc
         if outcome.state == "failure":
             raise DeleteFailed(f"deleting image {image_id!r} failed ({outcome.status}): "
                                f"{_reasons_of(outcome.response) or 'no reason given'}")
@@ -656,6 +732,36 @@ def _log_validation_messages(image_id: str, body: Any, redact: Redactor) -> None
     for message in messages or []:
         log.warning("image %s: %s (%s): %s", image_id, message.get("type"), message.get("level"),
                     redact(str(message.get("message"))))
+
+
+def configuration_changes(old: Any, new: Any) -> dict[str, str]:
+    """Where two image configurations differ (our ownership tags aside), as property paths ("Build.InstanceType",
+    "Build.Components[0]") -> "add" | "delete" | "update"; {} when either side is unknown or does not parse."""
+    if _canonical_or_none(old) is None or _canonical_or_none(new) is None:
+        return {}
+    found: dict[str, str] = {}
+
+    def walk(path: str, a: Any, b: Any) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                child = f"{path}.{key}" if path and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)) \
+                    else f"{path}[{json.dumps(str(key))}]" if path else str(key)
+                walk(child, a.get(key, _MISSING), b.get(key, _MISSING))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for index, (x, y) in enumerate(zip(a, b)):
+                walk(f"{path}[{index}]", x, y)
+        elif a is _MISSING:
+            found[path] = "add"
+        elif b is _MISSING:
+            found[path] = "delete"
+        elif a != b:
+            found[path] = "update"
+
+    walk("", config.without_owner(config.load(old)), config.without_owner(config.load(new)))
+    return found
+
+
+_MISSING = object()
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
@@ -102,6 +103,15 @@ class WaitTimeout(PcImageError):
                          f"(last status: {last_status or 'unknown'})")
 
 
+class Cancelled(PcImageError):
+    """The engine asked the provider to stop (Ctrl-C): the wait ended early; the operation goes on server-side."""
+
+    def __init__(self, what: str, elapsed: float, last_status: str | None):
+        self.what, self.elapsed, self.last_status = what, elapsed, last_status
+        super().__init__(f"stopped waiting for {what} after {_duration(elapsed)} (cancelled; last status: "
+                         f"{last_status or 'unknown'})")
+
+
 @dataclass
 class Outcome:
     state: State  # "success" or "failure"
@@ -137,8 +147,11 @@ class Progress:
 def wait(poll: Callable[[], dict], acceptors: tuple[Acceptor, ...], *, timeout: float, what: str,
          policy: Backoff | None = None, clock: Callable[[], float] = time.monotonic,
          sleep: Callable[[float], Any] = time.sleep,
-         progress: Callable[[str | None, float], None] | None = None) -> Outcome:
+         progress: Callable[[str | None, float], None] | None = None,
+         cancel: threading.Event | None = None) -> Outcome:
     """Poll until an acceptor says success or failure; raise WaitTimeout after `timeout` seconds.
+
+    `cancel`: once set, the wait ends within one poll's network time with `Cancelled` (it replaces `sleep`).
 
     Transient errors (throttling, 5xx, unreachable API) never end the wait; throttling doubles the
     next delays. Any other error no acceptor matches is raised as is.
@@ -148,6 +161,8 @@ def wait(poll: Callable[[], dict], acceptors: tuple[Acceptor, ...], *, timeout: 
     start = clock()
     attempt, penalty, last_status = 0, 1.0, None
     while True:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(what, clock() - start, last_status)
         response, error = None, None
         try:
             response = poll()
@@ -169,7 +184,12 @@ def wait(poll: Callable[[], dict], acceptors: tuple[Acceptor, ...], *, timeout: 
             return Outcome(state, response, error, elapsed, attempt)
         if elapsed >= timeout:
             raise WaitTimeout(what, elapsed, last_status)
-        sleep(max(0.0, min(policy.delay(elapsed, attempt - 1) * penalty, timeout - elapsed)))
+        delay = max(0.0, min(policy.delay(elapsed, attempt - 1) * penalty, timeout - elapsed))
+        if cancel is not None:
+            if cancel.wait(delay):
+                raise Cancelled(what, clock() - start, last_status)
+        else:
+            sleep(delay)
 
 
 def _duration(seconds: float) -> str:

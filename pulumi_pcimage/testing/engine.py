@@ -20,6 +20,8 @@ makes through a `ProviderHost`, beyond the common path. Each rule below was read
   inputs and outputs; if that delete fails, the old resource stays in the state as a pending delete, and every
   later `up` deletes it again (with the same old inputs) along with the update's other deletes.
 - Refresh: Read gets the id, the old outputs and the old inputs; an empty id drops the resource from the state.
+- customTimeouts: Create, Update and Delete get the resource option's seconds as `timeout` (0 when unset); the
+  state keeps them, so a later delete of the resource (destroy, a pending delete) uses the ones it was created with.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Options:
     delete_before_replace: bool | None = None
     aliases: Sequence[str] = ()  # old URNs of this resource (renames, moved parents, stack or project renames)
     replace: bool = False  # a targeted replacement: `pulumi up --replace <urn>`
+    custom_timeouts: dict[str, float] = field(default_factory=dict)  # "create" / "update" / "delete" -> seconds
 
 
 @dataclass
@@ -56,6 +59,7 @@ class ResourceState:
     id: str
     inputs: dict
     outputs: dict
+    timeouts: dict = field(default_factory=dict)  # the customTimeouts it was last created or updated with
 
 
 @dataclass
@@ -134,24 +138,26 @@ class Stack:
         checked = step.inputs
         try:
             if step.op == "create":
-                self._create(urn, checked)
+                self._create(urn, checked, options)
             elif step.op == "same":
                 self._move(old, urn).inputs = checked
             elif step.op == "update":
                 assert old is not None
-                outputs = self.host.update(old.id, urn, old.outputs, checked, old_inputs=old.inputs)
+                outputs = self.host.update(old.id, urn, old.outputs, checked, old_inputs=old.inputs,
+                                           timeout=options.custom_timeouts.get("update"))
                 state = self._move(old, urn)
-                state.inputs, state.outputs = checked, outputs
+                state.inputs, state.outputs, state.timeouts = checked, outputs, dict(options.custom_timeouts)
             elif step.delete_before_replace:
                 assert old is not None
-                self.host.delete(old.id, old.urn, old.outputs, old_inputs=old.inputs)
+                self.host.delete(old.id, old.urn, old.outputs, old_inputs=old.inputs,
+                                 timeout=old.timeouts.get("delete"))
                 self.resources.pop(old.urn)
-                self._create(urn, checked)
+                self._create(urn, checked, options)
             else:
                 assert old is not None
                 self.resources.pop(old.urn)
                 try:
-                    self._create(urn, checked)
+                    self._create(urn, checked, options)
                 except BaseException:
                     self.resources[old.urn] = old  # a failed create leaves the old resource as it was
                     raise
@@ -168,22 +174,34 @@ class Stack:
         self.resources[urn] = old
         return old
 
-    def _create(self, urn: str, checked: dict) -> None:
-        id_, outputs = self.host.create(urn, checked)  # a failed create leaves nothing in the state
-        self.resources[urn] = ResourceState(urn, id_, checked, outputs)
+    def _create(self, urn: str, checked: dict, options: Options) -> None:
+        # a failed create leaves nothing in the state
+        id_, outputs = self.host.create(urn, checked, timeout=options.custom_timeouts.get("create"))
+        self.resources[urn] = ResourceState(urn, id_, checked, outputs, dict(options.custom_timeouts))
 
     def _delete_pending(self) -> None:
         """Delete replaced resources with their own old inputs; any that fail stay pending and raise."""
         errors = []
         for old in list(self.pending_deletes):
             try:
-                self.host.delete(old.id, old.urn, old.outputs, old_inputs=old.inputs)
+                self.host.delete(old.id, old.urn, old.outputs, old_inputs=old.inputs,
+                                 timeout=old.timeouts.get("delete"))
                 self.pending_deletes.remove(old)
             except HostError as exc:
                 errors.append(exc)
         self._save()
         if errors:
             raise errors[0]
+
+    def import_(self, urn: str, id: str) -> None:
+        """`pulumi import <type> <name> <id>` (and the `import` resource option): Read with the id alone; the
+        inputs the provider answers become the resource's inputs in the state, so the next preview compares the
+        program against them (the engine fails an import whose Check + Diff then show changes)."""
+        id_, outputs, inputs = self.host.read_with_inputs(id, urn, {}, inputs={})
+        if not id_:
+            raise HostError(None, f"resource {id!r} does not exist: nothing to import")
+        self.resources[urn] = ResourceState(urn, id_, inputs, outputs)
+        self._save()
 
     def refresh(self, urn: str) -> str:
         """Read the resource; returns its id ("" once it is gone and was dropped from the state)."""
@@ -200,7 +218,8 @@ class Stack:
         """Delete one resource (or every one, and the pending deletes) with its state's inputs."""
         self._delete_pending()
         for state in [self.resources[urn]] if urn else list(self.resources.values())[::-1]:
-            self.host.delete(state.id, state.urn, state.outputs, old_inputs=state.inputs)
+            self.host.delete(state.id, state.urn, state.outputs, old_inputs=state.inputs,
+                             timeout=state.timeouts.get("delete"))
             del self.resources[state.urn]
             self._save()
 

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,16 +149,30 @@ def _name_and_type(urn: str) -> dict:
     return {"urn": urn, "name": parts[-1], "type": parts[2].split("$")[-1]}
 
 
+@dataclass(frozen=True)
+class LogRecord:
+    """One `Engine.Log` call as the engine receives it."""
+
+    severity: int
+    message: str
+    urn: str
+    ephemeral: bool
+    at: float  # time.monotonic() when it arrived
+
+
 class _EngineLog(engine_pb2_grpc.EngineServicer):
-    """The engine's Log endpoint: records (severity, message, urn)."""
+    """The engine's Log endpoint: records (severity, message, urn), and every request in full."""
 
     def __init__(self):
         self.records: list[tuple[int, str, str]] = []
+        self.requests: list[LogRecord] = []
         self._lock = threading.Lock()
 
     def Log(self, request, context):
         with self._lock:
             self.records.append((request.severity, request.message, request.urn))
+            self.requests.append(LogRecord(request.severity, request.message, request.urn, request.ephemeral,
+                                           time.monotonic()))
         return empty_pb2.Empty()
 
 
@@ -166,12 +181,15 @@ class ProviderHost:
 
     def __init__(self, project_dir: str | os.PathLike | None = None, *, project: str = "test-project",
                  env: dict[str, str] | None = None, config: dict[str, Any] | None = None,
-                 max_workers: int | None = None, call_timeout: float | None = 300.0):
+                 max_workers: int | None = None, call_timeout: float | None = 300.0,
+                 command: list[str] | None = None):
         self.project = project
         self.config = dict(config or {})
         # gRPC deadline of short calls, so a wedged host fails a test instead of hanging; Create and Delete get the
         # resource's own build/delete timeouts on top (None: no deadline at all).
         self.call_timeout = call_timeout
+        # The plugin to start, followed by the engine's address (default: the SDK's dynamic provider host).
+        self.command = list(command) if command else [sys.executable, "-u", "-m", "pulumi.dynamic"]
         self._own_dir = project_dir is None
         self.project_dir = Path(tempfile.mkdtemp(prefix="pcimage-host-")) if project_dir is None else Path(project_dir)
         if self._own_dir:
@@ -216,7 +234,7 @@ class ProviderHost:
         paths = [p for p in sys.path if p and os.path.isdir(p)] + [env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.dynamic", self.engine_address],
+            [*self.command, self.engine_address],
             cwd=self.project_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
         port = self._read_port()
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -298,6 +316,11 @@ class ProviderHost:
         """
         return list(self._engine_log.records)
 
+    @property
+    def log_requests(self) -> list[LogRecord]:
+        """Every `Engine.Log` request in full (with its `ephemeral` flag), in arrival order."""
+        return list(self._engine_log.requests)
+
     def stdout_text(self) -> str:
         """What the host printed to stdout after its port (a provider's print() calls)."""
         return "".join(self._stdout[1:])
@@ -357,6 +380,14 @@ class ProviderHost:
             id=id, properties=self._s(props), inputs=self._s(inputs), **_name_and_type(urn)))
         return response.id, _props(response.properties)
 
+    def read_with_inputs(self, id: str, urn: str, props: dict, *, inputs: dict | None = None
+                         ) -> tuple[str, dict, dict]:
+        """Read, with the inputs the provider returns too: (id, outputs, inputs). An import or `get` sends only
+        the id (no properties, no inputs); a package provider answers with the inputs to keep in the state."""
+        response = self._rpc("Read", provider_pb2.ReadRequest(
+            id=id, properties=self._s(props), inputs=self._s(inputs), **_name_and_type(urn)))
+        return response.id, _props(response.properties), _props(response.inputs)
+
     def update(self, id: str, urn: str, olds: dict, news: dict, *, old_inputs: dict | None = None,
                timeout: float | None = None, ignore_changes: list[str] = ()) -> dict:
         response = self._rpc("Update", provider_pb2.UpdateRequest(
@@ -369,6 +400,28 @@ class ProviderHost:
         self._rpc("Delete", provider_pb2.DeleteRequest(
             id=id, properties=self._s(props), old_inputs=self._s(old_inputs), timeout=timeout or 0,
             **_name_and_type(urn)), self._deadline(props, ("delete_timeout_minutes", 60)))
+
+    # --- what only a package provider answers -----------------------------------------------------------------
+
+    def plugin_info(self) -> str:
+        return self._rpc("GetPluginInfo", empty_pb2.Empty()).version
+
+    def schema(self) -> dict:
+        return json.loads(self._rpc("GetSchema", provider_pb2.GetSchemaRequest(version=0)).schema)
+
+    def check_config(self, urn: str, olds: dict, news: dict) -> CheckResult:
+        response = self._rpc("CheckConfig", provider_pb2.CheckRequest(
+            olds=self._s(olds), news=self._s(news), **_name_and_type(urn)))
+        return CheckResult(_props(response.inputs), [(f.property, f.reason) for f in response.failures])
+
+    def invoke(self, token: str, args: dict) -> tuple[dict, list[tuple[str, str]]]:
+        """(return value, failures) of a provider function."""
+        response = self._rpc("Invoke", provider_pb2.InvokeRequest(tok=token, args=self._s(args)))
+        return _props(getattr(response, "return")), [(f.property, f.reason) for f in response.failures]
+
+    def cancel(self) -> None:
+        """What the engine sends on Ctrl-C."""
+        self._rpc("Cancel", empty_pb2.Empty())
 
     # Non-blocking variants (same arguments) for concurrency tests and benchmarks.
     def check_async(self, *args, **kwargs) -> futures.Future:

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 import pulumi_pcimage
 from pulumi_pcimage import endpoint, functions
@@ -194,20 +195,34 @@ def test_every_python_block_is_valid_python():
 # ---------------------------------------------------------------- examples
 
 
+def runtime(example: Path) -> str:
+    return yaml.safe_load((example / "Pulumi.yaml").read_text())["runtime"]
+
+
 def test_examples_are_complete_projects_and_linked():
-    assert [p.name for p in EXAMPLES] == ["cluster-config", "multi-arch", "quickstart"]
+    assert [p.name for p in EXAMPLES] == ["cluster-config", "multi-arch", "quickstart", "yaml"]
     for example in EXAMPLES:
-        for file in ("Pulumi.yaml", "__main__.py", "requirements.txt", "README.md"):
+        # a Pulumi YAML program is all in its Pulumi.yaml; a Python one has its code and requirements
+        files = ("Pulumi.yaml", "README.md") if runtime(example) == "yaml" else (
+            "Pulumi.yaml", "__main__.py", "requirements.txt", "README.md")
+        for file in files:
             assert (example / file).is_file(), f"{example.name} lacks {file}"
         assert f"](examples/{example.name}/)" in README
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
-def test_every_example_setting_is_in_its_readme(example):
+def example_config_keys(example: Path) -> set[str]:
+    """The stack config keys an example reads, without its project prefix."""
+    if runtime(example) == "yaml":
+        return {key.split(":", 1)[-1] for key in yaml.safe_load((example / "Pulumi.yaml").read_text())["config"]}
     tree = ast.parse((example / "__main__.py").read_text())
-    keys = {node.args[0].value for node in ast.walk(tree)
+    return {node.args[0].value for node in ast.walk(tree)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
             and ast.unparse(node.func.value) == "config" and node.func.attr in ("get", "require") and node.args}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_setting_is_in_its_readme(example):
+    keys = example_config_keys(example)
     text = (example / "README.md").read_text()
     project = re.search(r"^name: (\S+)", (example / "Pulumi.yaml").read_text(), re.MULTILINE).group(1)
     assert project == example.name and keys

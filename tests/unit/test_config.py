@@ -194,3 +194,17 @@ def test_a_screenful_of_problems_then_a_count():
     problems = [str(p) for p in config.validate(doc, "us-east-1")]
     assert problems[:2] == ["Image.Tags[0].Vaule: unknown key; did you mean Value?", "Image.Tags[0].Value: is required"]
     assert len(problems) == 21 and problems[-1] == "(configuration): and 40 more problems"
+
+
+def test_configuration_changes_name_the_paths_that_differ():
+    from pulumi_pcimage.lifecycle import configuration_changes
+
+    old = "Build: {InstanceType: c6i.xlarge, ParentImage: ami-1, Components: [{Type: script, Value: a}]}\n"
+    new = ("# reordered and commented\nBuild:\n  ParentImage: ami-1\n  InstanceType: c7i.xlarge\n"
+           "  Components: [{Type: script, Value: b}]\n  UpdateOsPackages: {Enabled: true}\nImage: {Name: x}\n")
+    assert configuration_changes(old, new) == {
+        "Build.InstanceType": "update", "Build.Components[0].Value": "update",
+        "Build.UpdateOsPackages": "add", "Image": "add"}
+    assert configuration_changes(new, old)["Image"] == "delete"
+    assert configuration_changes(old, old.replace("{", "{ ")) == {}
+    assert configuration_changes(old, "not: [valid") == {}, "unparseable: no paths, the property still changes"

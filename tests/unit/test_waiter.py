@@ -126,3 +126,33 @@ def test_poll_scale_from_environment():
     assert scaled.delay(3600, 5) == pytest.approx(0.3)
     with pytest.raises(ValueError, match="PCIMAGE_POLL_SCALE='-1' must be a positive number"):
         waiter.Backoff.from_environ({waiter.POLL_SCALE_ENV: "-1"})
+
+
+def test_cancel_ends_a_wait_during_its_sleep_and_names_the_last_status():
+    import threading
+    import time
+
+    cancel = threading.Event()
+    polls = []
+
+    def describe():
+        polls.append(time.monotonic())
+        if len(polls) == 2:
+            threading.Timer(0.05, cancel.set).start()  # Ctrl-C while the waiter sleeps 300 s
+        return {"imageBuildStatus": "BUILD_IN_PROGRESS"}
+
+    policy = waiter.Backoff(first=0.01, minimum=300, maximum=300)
+    with pytest.raises(waiter.Cancelled, match=r"image x .*cancelled; last status: BUILD_IN_PROGRESS"):
+        waiter.wait(describe, waiter.BUILD, timeout=3600, what="image x", policy=policy, cancel=cancel)
+    assert len(polls) == 2, "no poll after the cancel"
+
+
+def test_a_wait_cancelled_before_it_starts_polls_nothing():
+    import threading
+
+    cancel = threading.Event()
+    cancel.set()
+    image = SimulatedImage(done_at=600)
+    with pytest.raises(waiter.Cancelled):
+        waiter.wait(image.describe, waiter.BUILD, timeout=3600, what="image x", cancel=cancel)
+    assert image.polls == 0

@@ -1,0 +1,409 @@
+"""`pulumi-resource-pcimage`: the CustomImage lifecycle served as a Pulumi package provider (the second face).
+
+A thin adapter over `lifecycle.Lifecycle`, like the dynamic face (`provider.py`); it adds only what the engine
+offers real providers: camelCase properties from the schema, the URN and region resolved here (the dynamic face's
+program does that), detailed diffs down to the configuration path, import, customTimeouts, a live status line per
+resource (`Engine.Log`, ephemeral, with its URN), secrets kept secret, and Cancel.
+
+Blocking lifecycle calls run on worker threads: builds on one pool (as many as `PCIMAGE_HOST_WORKERS`, default
+64), check / diff / invoke on another, so a Check is answered while every build waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import logging
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import grpc
+from pulumi.output import Unknown
+from pulumi.provider.experimental import provider as p
+from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+
+from .. import endpoint, functions, hostpool, waiter
+from ..errors import EndpointNotConfigured, PcImageError
+from ..fields import BY_NAME
+from ..lifecycle import Hooks, Lifecycle, log
+from ..resource import default_region
+from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_json, to_field
+
+PROGRESS_SECONDS = 5.0  # the live status line changes at once on a new status, else at most this often
+# Outputs that quote the configuration: secret when it is (ParallelCluster names the AMI after Image.Name).
+FROM_CONFIGURATION = ("image_configuration", "ami_name")
+_urn: contextvars.ContextVar[str] = contextvars.ContextVar("pcimage_urn", default="")
+
+
+# ---------------------------------------------------------------- values: PropertyValue <-> plain
+
+def plain(value: PropertyValue) -> Any:
+    """A PropertyValue as the lifecycle's plain values (unknowns as `pulumi.output.Unknown`, secrets unwrapped)."""
+    inner = value.value
+    # The engine sends an unknown as rpc.UNKNOWN's string, which PropertyValue.unmarshal (3.272) keeps as a str.
+    if isinstance(inner, Computed) or inner == rpc.UNKNOWN:
+        return Unknown()
+    if isinstance(inner, (tuple, list)):
+        return [plain(item) for item in inner]
+    if hasattr(inner, "items") and not isinstance(inner, str):
+        return {key: plain(item) for key, item in inner.items()}
+    return inner
+
+
+def wire(value: Any, secret: bool = False) -> PropertyValue:
+    if isinstance(value, Unknown):  # as the engine spells it: PropertyValue.marshal (3.272) rejects Computed
+        return PropertyValue(rpc.UNKNOWN, is_secret=secret)
+    if isinstance(value, dict):
+        return PropertyValue({str(k): wire(v) for k, v in value.items()}, is_secret=secret)
+    if isinstance(value, (list, tuple)):
+        return PropertyValue([wire(v) for v in value], is_secret=secret)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return PropertyValue(value, is_secret=secret)
+
+
+def inputs_of(props: dict[str, PropertyValue]) -> tuple[dict[str, Any], set[str]]:
+    """(snake_case plain values, names of the secret ones); unknown names are kept as sent, for check to name."""
+    values, secret = {}, set()
+    for key, value in props.items():
+        f = to_field(key)
+        name = f.name if f is not None else key
+        values[name] = plain(value)
+        if value.contains_secret():
+            secret.add(name)
+    return values, secret
+
+
+def wire_map(values: dict[str, Any], secret: set[str]) -> dict[str, PropertyValue]:
+    if "image_configuration" in secret:
+        secret = secret | set(FROM_CONFIGURATION)
+    return {camel(k) if k in BY_NAME else k: wire(v, k in secret) for k, v in values.items() if v is not None}
+
+
+def camel_text(text: str) -> str:
+    """A lifecycle message with the field names as this package spells them."""
+    for name in sorted(BY_NAME, key=len, reverse=True):
+        if "_" in name:
+            text = text.replace(name, camel(name))
+    return text
+
+
+class ProviderError(PcImageError):
+    """A lifecycle error as `pulumi up` shows it: the message, which says what happened and what to do.
+
+    The SDK's server appends the Python traceback of any exception to the message the user reads; it finds it
+    through `__traceback__`, which this class reports as None (the interpreter keeps the real one for itself)."""
+
+    __traceback__ = property(lambda self: None, lambda self, value: None)  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- the engine's Log
+
+class EngineLog:
+    """Messages to the engine: attached to a resource by its URN; `ephemeral` ones are its live status line."""
+
+    def __init__(self, address: str | None):
+        self._stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address)) if address else None
+
+    def __call__(self, message: str, *, urn: str = "", severity: int = engine_pb2.INFO,
+                 ephemeral: bool = False) -> None:
+        if self._stub is None:
+            return
+        try:
+            self._stub.Log(engine_pb2.LogRequest(severity=severity, message=message, urn=urn, ephemeral=ephemeral),
+                           timeout=10)
+        except grpc.RpcError:  # a lost message must never fail a build
+            pass
+
+
+class _ToEngine(logging.Handler):
+    """The lifecycle's log lines, attached to the resource whose operation wrote them."""
+
+    SEVERITY = {logging.DEBUG: engine_pb2.DEBUG, logging.INFO: engine_pb2.INFO, logging.WARNING: engine_pb2.WARNING}
+
+    def __init__(self, engine: EngineLog):
+        super().__init__(logging.INFO)
+        self.engine = engine
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == waiter.log.name and record.levelno < logging.WARNING:
+            return  # the live status line says it better
+        severity = self.SEVERITY.get(record.levelno, engine_pb2.ERROR)
+        self.engine(self.format(record), urn=_urn.get(), severity=severity)
+
+
+class Progress:
+    """The live status line of one resource while its image builds or is deleted."""
+
+    def __init__(self, engine: EngineLog, urn: str, image_id: str):
+        self.engine, self.urn, self.image_id = engine, urn, image_id
+        self._shown: tuple = ()
+        self._at = -PROGRESS_SECONDS
+
+    def __call__(self, phase: str, described: dict | None, elapsed: float) -> None:
+        status = (described or {}).get("imageBuildStatus")
+        stage = (described or {}).get("imagebuilderImageStatus")
+        now = time.monotonic()
+        if (status, stage) == self._shown and now - self._at < PROGRESS_SECONDS:
+            return
+        self._shown, self._at = (status, stage), now
+        doing = "building" if phase == "build" else "deleting"
+        text = f"{doing} image {self.image_id}: {status or 'not found'}, {waiter._duration(elapsed)} elapsed"
+        self.engine(text + (f", Image Builder: {stage}" if stage else ""), urn=self.urn, ephemeral=True)
+
+
+# ---------------------------------------------------------------- the provider
+
+class PcImageProvider(p.Provider):
+    def __init__(self, engine_address: str | None = None):
+        self.settings: dict[str, str] = {}  # the provider configuration (camelCase keys)
+        self.cancelled = threading.Event()
+        self._api_urls: dict[tuple, str] = {}
+        self._lock = threading.Lock()
+        self.engine = EngineLog(engine_address)
+        handler = _ToEngine(self.engine)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        workers = hostpool.configured_workers() or hostpool.DEFAULT_WORKERS
+        self._long = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pcimage-operation")
+        self._quick = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pcimage-check")
+
+    async def _run(self, pool: ThreadPoolExecutor, urn: str, fn: Callable[..., Any], *args: Any) -> Any:
+        context = contextvars.copy_context()
+        context.run(_urn.set, urn)
+
+        def call() -> Any:
+            try:
+                return context.run(fn, *args)
+            except PcImageError as exc:  # the lifecycle's advice, with the property names this package uses
+                raise ProviderError(camel_text(str(exc))) from None
+
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+    def _core(self, hooks: Hooks | None = None) -> Lifecycle:
+        stack_config = {f"{endpoint.NAMESPACE}:{key}": value for key, value in self.settings.items()}
+        return Lifecycle(stack_config, hooks)
+
+    # ------------------------------------------------------------ schema and configuration
+
+    async def get_schema(self, request: p.GetSchemaRequest) -> p.GetSchemaResponse:
+        return p.GetSchemaResponse(schema=schema_json())
+
+    async def check_config(self, request: p.CheckRequest) -> p.CheckResponse:
+        failures = []
+        for key, value in request.new_inputs.items():
+            if key == "version":  # the engine adds the plugin version
+                continue
+            if key not in CONFIG_FIELDS:
+                failures.append(p.CheckFailure(key, f"unknown setting {key!r} of provider {PACKAGE}; it accepts "
+                                                    f"{', '.join(CONFIG_FIELDS)}"))
+                continue
+            given, field = plain(value), CONFIG_FIELDS[key]
+            if isinstance(given, Unknown) or given is None:
+                continue
+            if not isinstance(given, str):
+                failures.append(p.CheckFailure(key, f"{PACKAGE}:{key} must be a string, got {given!r}"))
+            elif field is not None:
+                failures += [p.CheckFailure(key, f"{PACKAGE}:{key}: " + camel_text(reason).replace(
+                    camel(field), key, 1)) for reason in BY_NAME[field].problems(given)]
+        return p.CheckResponse(inputs=request.new_inputs, failures=failures)
+
+    async def diff_config(self, request: p.DiffRequest) -> p.DiffResponse:
+        old, new = inputs_of(request.old_state)[0], inputs_of(request.new_inputs)[0]
+        changed = sorted(k for k in set(old) | set(new) if k != "version" and old.get(k) != new.get(k))
+        return p.DiffResponse(changes=bool(changed), diffs=changed)  # resources pick changes up in their Check
+
+    async def configure(self, request: p.ConfigureRequest) -> p.ConfigureResponse:
+        settings = {}
+        for key in CONFIG_FIELDS:
+            value = request.args.get(key)
+            given = plain(value) if value is not None else request.variables.get(f"{PACKAGE}:{key}")
+            if isinstance(given, str) and given:
+                settings[key] = given
+        self.settings = settings
+        # No preview support: like the dynamic host, Create and Update are never called during preview.
+        return p.ConfigureResponse(accept_secrets=True, supports_preview=False, accept_resources=True)
+
+    async def cancel(self) -> None:
+        self.cancelled.set()  # every wait ends within one poll; builds go on server-side
+
+    # ------------------------------------------------------------ check, diff
+
+    def _defaults(self, news: dict[str, Any]) -> list[p.CheckFailure]:
+        """Fill what the dynamic face's program resolves: api_url, region, credentials (from the provider's
+        configuration and the environment)."""
+        for name, key in FROM_CONFIG.items():
+            if news.get(name) is None and self.settings.get(key):
+                news[name] = self.settings[key]
+        url = news.get("api_url")
+        if not isinstance(url, Unknown):
+            try:
+                news["api_url"] = endpoint.normalize_api_url(url) if url else self._default_api_url()
+            except EndpointNotConfigured as exc:
+                return [p.CheckFailure("apiUrl", str(exc).replace("pass api_url explicitly", "pass apiUrl"))]
+        if news.get("region") is None and not isinstance(news.get("aws_profile"), Unknown):
+            api_url = news.get("api_url")
+            news["region"] = default_region(news.get("aws_profile")) or (
+                None if isinstance(api_url, Unknown) else endpoint.api_region(api_url or ""))
+        return []
+
+    def _default_api_url(self) -> str:
+        """The provider's endpoint, resolved once per configuration (a stack's outputs cost an AWS call)."""
+        key = tuple(sorted(self.settings.items()))
+        with self._lock:
+            if key not in self._api_urls:
+                self._api_urls[key] = endpoint.resolve_api_url(None, config=self._core().stack_config)
+            return self._api_urls[key]
+
+    def _check(self, request: p.CheckRequest) -> p.CheckResponse:
+        olds = inputs_of(request.old_inputs)[0]
+        news, secret = inputs_of(request.new_inputs)
+        for internal in ("owner", "generation", "secret_configuration"):
+            news.pop(internal, None)  # never the user's: set here from the request
+        news["owner"] = request.urn  # the core derives the owner marker and the image id from it
+        news["secret_configuration"] = "image_configuration" in secret
+        failures = self._defaults(news)
+        if failures:
+            return p.CheckResponse(inputs=request.new_inputs, failures=failures)
+        checked = self._core().check(olds, news)
+        return p.CheckResponse(
+            inputs=wire_map(checked.inputs, secret),
+            failures=[p.CheckFailure(camel(f.property) if f.property in BY_NAME else f.property,
+                                     camel_text(f.reason)) for f in checked.failures])
+
+    async def check(self, request: p.CheckRequest) -> p.CheckResponse:
+        return await self._run(self._quick, request.urn, self._check, request)
+
+    def _diff(self, request: p.DiffRequest) -> p.DiffResponse:
+        olds = inputs_of(request.old_state)[0]
+        news = inputs_of(request.new_inputs)[0]
+        plan = self._core().diff(request.resource_id, olds, news)
+        detailed: dict[str, p.PropertyDiff] = {}
+        kinds = {"add": "ADD", "delete": "DELETE", "update": "UPDATE"}
+        for name in (*plan.replaces, *plan.updates):
+            replace = "_REPLACE" if name in plan.replaces else ""
+            paths = plan.configuration_paths if name == "image_configuration" else {}
+            for path, kind in paths.items():
+                key = f"{camel(name)}{path}" if path.startswith("[") else f"{camel(name)}.{path}"
+                detailed[key] = p.PropertyDiff(p.PropertyDiffKind[kinds[kind] + replace], True)
+            if not paths:
+                kind = "update" if BY_NAME[name].output_only else "add" if olds.get(name) is None \
+                    else "delete" if news.get(name) is None else "update"  # an output: the refreshed image's state
+                detailed[camel(name)] = p.PropertyDiff(p.PropertyDiffKind[kinds[kind] + replace], True)
+        return p.DiffResponse(changes=plan.changes, replaces=[camel(n) for n in plan.replaces],
+                              delete_before_replace=plan.delete_before_replace,
+                              diffs=[camel(n) for n in (*plan.replaces, *plan.updates)], detailed_diff=detailed)
+
+    async def diff(self, request: p.DiffRequest) -> p.DiffResponse:
+        return await self._run(self._quick, request.urn, self._diff, request)
+
+    # ------------------------------------------------------------ create, read, update, delete
+
+    def _hooks(self, urn: str, image_id: str, *, create: float = 0, delete: float = 0) -> Hooks:
+        # The engine's timeout 0 means the user set no customTimeouts: the inputs' minutes apply.
+        return Hooks(progress=Progress(self.engine, urn, image_id), cancel=self.cancelled,
+                     create_timeout=create or None, delete_timeout=delete or None)
+
+    @staticmethod
+    def _props(values: dict[str, PropertyValue]) -> tuple[dict[str, Any], set[str]]:
+        props, secret = inputs_of(values)
+        props["secret_configuration"] = bool(props.get("secret_configuration")) or "image_configuration" in secret
+        return props, secret
+
+    def _create(self, request: p.CreateRequest) -> p.CreateResponse:
+        props, secret = self._props(request.properties)
+        start = time.monotonic()
+        image_id, outs = self._core(self._hooks(request.urn, props.get("image_id"), create=request.timeout)).create(
+            props)
+        self.engine(f"image {image_id} ready after {waiter._duration(time.monotonic() - start)}: "
+                    f"{outs.get('ami_id') or 'no AMI id'} ({outs.get('image_build_status')})", urn=request.urn)
+        return p.CreateResponse(resource_id=image_id, properties=wire_map(outs, secret))
+
+    async def create(self, request: p.CreateRequest) -> p.CreateResponse:
+        return await self._run(self._long, request.urn, self._create, request)
+
+    def _read(self, request: p.ReadRequest) -> p.ReadResponse:
+        if not request.inputs and not request.properties:  # `pulumi import` / `get`: only the id is known
+            settings = {"owner": request.urn}
+            self._defaults(settings)
+            id_, inputs, outs = self._core().read_existing(request.resource_id, settings, request.urn)
+            return p.ReadResponse(resource_id=id_, properties=wire_map(outs, set()),
+                                  inputs=wire_map(inputs, set()) if id_ else {})
+        props, secret = self._props(request.properties)
+        id_, outs = self._core().read(request.resource_id, props)
+        return p.ReadResponse(resource_id=id_, properties=wire_map(outs, secret) if id_ else {},
+                              inputs=request.inputs if id_ else {})
+
+    async def read(self, request: p.ReadRequest) -> p.ReadResponse:
+        return await self._run(self._long, request.urn, self._read, request)
+
+    def _update(self, request: p.UpdateRequest) -> p.UpdateResponse:
+        olds, old_secret = self._props(request.olds)
+        news, secret = self._props(request.news)
+        return p.UpdateResponse(properties=wire_map(self._core().update(request.resource_id, olds, news),
+                                                    secret | old_secret))
+
+    async def update(self, request: p.UpdateRequest) -> p.UpdateResponse:
+        return await self._run(self._long, request.urn, self._update, request)
+
+    def _delete(self, request: p.DeleteRequest) -> None:
+        props, _ = self._props(request.properties)
+        self._core(self._hooks(request.urn, request.resource_id, delete=request.timeout)).delete(
+            request.resource_id, props)
+
+    async def delete(self, request: p.DeleteRequest) -> None:
+        await self._run(self._long, request.urn, self._delete, request)
+
+    # ------------------------------------------------------------ functions
+
+    def _invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
+        args = {key: plain(value) for key, value in request.args.items()}
+        settings: dict[str, Any] = {}
+        failures = self._defaults(settings)
+        if failures:
+            return p.InvokeResponse(failures=failures)
+        common = dict(region=args.get("region") or settings.get("region"), api_url=settings["api_url"],
+                      aws_profile=settings.get("aws_profile"), role_arn=settings.get("role_arn"))
+        token = request.tok
+        try:
+            if token == f"{PACKAGE}:index:getOfficialImages":
+                found = functions.get_official_images(os=args.get("os"), architecture=args.get("architecture"),
+                                                      **common)
+            elif token == f"{PACKAGE}:index:listImages":
+                found = functions.list_images(args.get("imageStatus"), **common)
+            elif token == f"{PACKAGE}:index:getImage":
+                return p.InvokeResponse(return_value=_result(functions.get_image(args.get("imageId"), **common)))
+            else:
+                return p.InvokeResponse(failures=[p.CheckFailure("", f"unknown function {token!r}")])
+        except (ValueError, PcImageError) as exc:  # the functions' names and arguments, as this package spells them
+            text = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: camel(m.group(0)), str(exc))
+            return p.InvokeResponse(failures=[p.CheckFailure("", text)])
+        return p.InvokeResponse(return_value={"images": PropertyValue([PropertyValue(_result(i)) for i in found])})
+
+    async def invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
+        return await self._run(self._quick, "", self._invoke, request)
+
+
+def _result(item: Any) -> dict[str, PropertyValue]:
+    return {camel(f.name): wire(getattr(item, f.name)) for f in dataclasses.fields(item)
+            if getattr(item, f.name) is not None}
+
+
+def main() -> None:
+    """The plugin's entry point: `pulumi-resource-pcimage <engine-address>`, as the engine starts plugins."""
+    from pulumi.provider.experimental import server
+
+    args = sys.argv[1:]
+    engine = next((a for a in args if not a.startswith("-")), None)
+    server.main(args, VERSION, PcImageProvider(engine))
+
+if __name__ == "__main__":
+    main()

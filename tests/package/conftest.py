@@ -1,0 +1,86 @@
+"""The package face (`pulumi-resource-pcimage`) started as the engine starts plugins and driven over gRPC with the
+engine's messages, against the local ParallelCluster API emulator; a fake `Engine` service records Log calls."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pytest
+
+from pulumi_pcimage.emulator import Emulator
+from pulumi_pcimage.testing import Options, ProviderHost, Stack, Step, urn
+# emulator and fake_aws (autouse) are the engine tests' fixtures; CONFIG and wait_for are re-exported for the tests
+from tests.engine.conftest import CONFIG, HOST_ENV, PROJECT, STACK, emulator, fake_aws, wait_for  # noqa: F401
+
+# What the engine runs: the plugin's executable with the engine's address as its argument (the console script
+# `pulumi-resource-pcimage` calls the same main(); the module form runs this worktree's code).
+PLUGIN = [sys.executable, "-u", "-m", "pulumi_pcimage.package"]
+TYPE = "pcimage:index:CustomImage"
+PROVIDER_URN = f"urn:pulumi:{STACK}::{PROJECT}::pulumi:providers:pcimage::default"
+HELD = 3600.0  # an emulated build that only ends when the test completes it
+
+
+def start_plugin(emulator: Emulator, **kwargs: Any) -> ProviderHost:
+    """The plugin, configured with the emulator's URL (the stack's `pcimage:apiUrl`) unless told otherwise."""
+    kwargs.setdefault("config", {"apiUrl": emulator.url})
+    return ProviderHost(project=PROJECT, env=HOST_ENV, command=PLUGIN, **kwargs)
+
+
+@pytest.fixture
+def plugin(emulator: Emulator) -> Iterator[ProviderHost]:
+    with start_plugin(emulator) as running:
+        yield running
+
+
+@pytest.fixture
+def held_builds() -> Iterator[Emulator]:
+    """An emulator whose builds run until the test calls complete_build."""
+    with Emulator(build_seconds=HELD, delete_seconds=0.1) as emu:
+        yield emu
+
+
+@dataclass
+class Image:
+    """One pcimage:index:CustomImage in a stack, as a TypeScript / Go / YAML program declares it."""
+
+    host: ProviderHost
+    name: str = "hpc-base"
+    stack: Stack = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.stack = self.stack or Stack(self.host)
+
+    @property
+    def urn(self) -> str:
+        return urn(self.name, TYPE, project=PROJECT, stack=STACK)
+
+    @property
+    def state(self):
+        return self.stack.resources.get(self.urn)
+
+    @property
+    def id(self) -> str:
+        return self.state.id if self.state else ""
+
+    @property
+    def outputs(self) -> dict:
+        return self.state.outputs if self.state else {}
+
+    @staticmethod
+    def program(image_configuration: Any = CONFIG, **inputs: Any) -> dict:
+        """The program's inputs (camelCase, as the schema names them): no URN, no region, no endpoint."""
+        return {"imageConfiguration": image_configuration, **inputs}
+
+    def preview(self, news: dict, options: Options = Options()) -> Step:
+        return self.stack.preview(self.urn, news, options)
+
+    def up(self, news: dict, options: Options = Options()) -> Step:
+        return self.stack.up(self.urn, news, options)
+
+    def refresh(self) -> str:
+        return self.stack.refresh(self.urn)
+
+    def destroy(self) -> None:
+        self.stack.destroy(self.urn)
