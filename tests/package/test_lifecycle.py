@@ -8,6 +8,8 @@ import pytest
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.testing import UNKNOWN, CheckRejected, HostError, Options
 
+from pulumi_pcimage.emulator.catalog import official_ami_id
+
 from .conftest import CONFIG, Image, start_plugin, wait_for
 
 BIGGER = CONFIG.replace("c6i.xlarge", "c6i.2xlarge")
@@ -16,9 +18,9 @@ Image: {Name: "hpc-base"}       # names first now
 Build:
     UpdateOsPackages:
         Enabled: true
-    ParentImage: 'ami-0123456789abcdef0'
+    ParentImage: '{parent}'
     InstanceType: c6i.xlarge
-"""
+""".replace("{parent}", official_ami_id("us-east-1"))
 
 
 def test_lifecycle_of_an_image(plugin, emulator):
@@ -104,7 +106,7 @@ def test_bad_input_is_refused_in_check_with_the_property_and_the_rule(plugin, em
     with pytest.raises(CheckRejected) as refused:
         image.preview(image.program(imageId="1-bad", validationFailureLevel="LOUD", colour="blue"))
     reasons = dict(refused.value.failures)
-    assert "imageId '1-bad' must match" in reasons["imageId"]
+    assert "imageId '1-bad' is not valid: must start with a letter" in reasons["imageId"]
     assert "validationFailureLevel is 'LOUD' but must be one of INFO, WARNING, ERROR" in \
         reasons["validationFailureLevel"]
     assert "unknown property 'colour'" in reasons["colour"]
@@ -113,7 +115,8 @@ def test_bad_input_is_refused_in_check_with_the_property_and_the_rule(plugin, em
     with pytest.raises(CheckRejected) as refused:
         image.preview(image.program(CONFIG.replace("c6i.xlarge", "huge-machine")))
     assert refused.value.failures == [
-        ("imageConfiguration", "InstanceTypeValidator (ERROR): The instance type 'huge-machine' is not supported.")]
+        ("imageConfiguration",
+         "InstanceTypeBaseAMICompatibleValidator (ERROR): The instance type 'huge-machine' is not supported.")]
 
 
 def test_a_failed_build_explains_why_and_the_next_up_builds_again(plugin, emulator):
@@ -143,6 +146,8 @@ def test_an_image_in_use_is_deleted_only_with_force_delete(plugin, emulator):
 
 
 def test_the_region_comes_from_the_provider_configuration(emulator):
+    for region in ("eu-west-1", "us-west-2"):  # a customer's own parent AMI, copied to both regions
+        emulator.register_parent_image(official_ami_id("us-east-1"), region=region)
     with start_plugin(emulator, config={"apiUrl": emulator.url, "region": "eu-west-1"}) as plugin:
         image = Image(plugin)
         image.up(image.program())
