@@ -9,9 +9,9 @@ builds, queue behind the first builds to finish.
 So the ceiling goes. ``ThreadPoolExecutor`` hands a request to an idle thread when it has one and starts a thread
 only when none is idle, so without a ceiling the host has as many threads as requests at its busiest moment, and a
 short request always finds one. A waiting build costs one thread blocked in ``sleep``: about 90 KiB of host memory
-(1,024 waiting builds: 91 MiB, measured by ``benchmarks/host_concurrency.py``). Threads are kept, idle, until the host exits at the end of the
-deployment; that does not raise the peak. The only bound left is the operating system's: when it refuses a new
-thread, the request waits for a free one instead of failing, and a warning says so.
+(1,024 waiting builds: 91 MiB, measured by ``benchmarks/host_concurrency.py``). Threads are kept, idle, until the
+host exits at the end of the deployment; that does not raise the peak. The only bound left is the operating
+system's: when it refuses a new thread, the request waits for a free one instead of failing, and a warning says so.
 
 Our provider module is imported inside the host by one of the pool's own worker threads (while the ``__provider``
 value is unpickled), so the pool that runs us is the one whose threads include the current thread. Everything here
