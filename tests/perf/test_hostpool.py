@@ -98,9 +98,16 @@ def test_without_a_ceiling_every_task_gets_a_thread_however_many_wait(in_host):
 def test_a_thread_the_system_refuses_leaves_the_request_waiting_instead_of_failing(in_host, monkeypatch, caplog):
     caplog.set_level("WARNING", logger="pulumi_pcimage")
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="host-pool") as pool:
-        assert pool.submit(hostpool.raise_host_worker_limit).result() == hostpool.NO_CEILING
-        release = threading.Event()
-        busy = [pool.submit(release.wait, SAFETY) for _ in range(6)]  # six requests hold six threads
+        release, running = threading.Event(), threading.Barrier(7, timeout=SAFETY)
+
+        def request(load_module: bool) -> bool:  # the first one loads the provider module, as in the host
+            if load_module:
+                assert hostpool.raise_host_worker_limit() == hostpool.NO_CEILING
+            running.wait()
+            return release.wait(SAFETY)
+
+        busy = [pool.submit(request, i == 0) for i in range(6)]
+        running.wait()  # six requests hold six threads, none idle
         start = threading.Thread.start
 
         def refuse(thread):  # the operating system's thread limit, for this pool only
