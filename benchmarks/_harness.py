@@ -46,7 +46,7 @@ def setup() -> None:
 
 
 def host(workers: int | None = None, poll_scale: float = 0.02) -> ProviderHost:
-    """A provider host; `workers=0` is the SDK's unmodified host (4 workers), None our default ceiling.
+    """A provider host; `workers=0` is the SDK's unmodified host (4 workers), None our default (no ceiling).
 
     poll_scale 0.02 polls 50x faster than on AWS (first poll after 0.1 s, then every 0.3 s), matching the
     emulator's short builds.

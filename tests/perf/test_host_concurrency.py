@@ -6,6 +6,8 @@ started is exactly the number of Create requests the host is running at the same
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from .conftest import Image, images, start_host, wait_for
@@ -44,9 +46,38 @@ def test_the_host_runs_more_than_four_builds_at_once_and_still_answers_check_and
     assert {outputs["image_build_status"] for _, outputs in results} == {"BUILD_COMPLETE"}
 
 
+def test_past_any_former_ceiling_every_create_runs_at_once_and_check_and_diff_still_answer(held_builds):
+    """100 Creates blocked on their builds (more than the 64 this host used to allow), each sent on a thread of
+    its own as the engine's unbounded --parallel does: all run, and another resource's Check and Diff answer."""
+    emulator, count = held_builds, 100
+    bystander, batch = Image("bystander", emulator.url), images("build", count, emulator)
+    with start_host() as host, ThreadPoolExecutor(max_workers=count) as engine:
+        checked = bystander.check(host)
+        creating = host.create_async(bystander.urn, checked)
+        wait_for(lambda: started(emulator, [bystander]), "the bystander's build started")
+        emulator.complete_build(bystander.image_id)
+        bystander.id, bystander.outputs = creating.result()
+        bystander.inputs = checked
+
+        checked = [image.check(host) for image in batch]
+        pending = [engine.submit(host.create, image.urn, inputs) for image, inputs in zip(batch, checked)]
+        wait_for(lambda: len(started(emulator, batch)) == count, f"{count} builds running at once")
+        assert bystander.check(host) == bystander.inputs
+        assert host.diff(bystander.id, bystander.urn, bystander.outputs, bystander.inputs,
+                         old_inputs=bystander.inputs).changes is False
+        assert not any(done.done() for done in pending)  # the Check and Diff did not wait for a build to end
+
+        for image in batch:
+            emulator.complete_build(image.image_id)
+        results = [done.result() for done in pending]
+    assert [id_ for id_, _ in results] == [image.image_id for image in batch]
+    assert emulator.counters()["builds_started"] == count + 1
+
+
 @pytest.mark.parametrize("workers, at_once", [(0, 4), (6, 6)], ids=["unmodified-sdk-host", "ceiling-6"])
 def test_the_host_runs_exactly_as_many_builds_at_once_as_its_ceiling(held_builds, workers, at_once):
-    """Release one build whenever the host is saturated; the most builds ever running is the ceiling."""
+    """PCIMAGE_HOST_WORKERS=0 keeps the SDK's 4 threads; a number is a ceiling (none by default). Release one build
+    whenever the host is saturated; the most builds ever running is the ceiling."""
     emulator = held_builds
     batch = images("build", at_once + 3, emulator)
     with start_host(workers) as host:

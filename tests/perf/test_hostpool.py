@@ -86,6 +86,48 @@ def test_a_changed_sdk_never_breaks_the_host(in_host, caplog):
     assert len(warnings) == 2 and all("PCIMAGE_HOST_WORKERS=0" in w for w in warnings)
 
 
-@pytest.mark.parametrize("raw, workers", [("", 64), ("8", 8), (" 128 ", 128), ("0", 0), ("-3", 0), ("many", 64)])
+def test_without_a_ceiling_every_task_gets_a_thread_however_many_wait(in_host):
+    """The default: 300 tasks that each block until all 300 run, past any ceiling the host ever had (4, 64, 256)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert pool.submit(hostpool.raise_host_worker_limit).result() == hostpool.NO_CEILING
+        for done in all_at_once(pool, 300):
+            done.result()
+        assert len(pool._threads) == 300  # idle threads are reused: no more threads than tasks at once
+
+
+def test_a_thread_the_system_refuses_leaves_the_request_waiting_instead_of_failing(in_host, monkeypatch, caplog):
+    caplog.set_level("WARNING", logger="pulumi_pcimage")
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="host-pool") as pool:
+        release, running = threading.Event(), threading.Barrier(7, timeout=SAFETY)
+
+        def request(load_module: bool) -> bool:  # the first one loads the provider module, as in the host
+            if load_module:
+                assert hostpool.raise_host_worker_limit() == hostpool.NO_CEILING
+            running.wait()
+            return release.wait(SAFETY)
+
+        busy = [pool.submit(request, i == 0) for i in range(6)]
+        running.wait()  # six requests hold six threads, none idle
+        start = threading.Thread.start
+
+        def refuse(thread):  # the operating system's thread limit, for this pool only
+            if thread.name.startswith("host-pool"):
+                raise RuntimeError("can't start new thread")
+            start(thread)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(threading.Thread, "start", refuse)
+            waiting = pool.submit(lambda: "served")  # grpc's serving loop calls submit: it must not raise
+        assert not waiting.done()
+        release.set()  # a thread frees up and takes the queued request
+        assert waiting.result(timeout=SAFETY) == "served"
+        assert all(done.result() for done in busy)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "refused the provider host a new thread" in warnings[0]
+    assert "PCIMAGE_HOST_WORKERS" in warnings[0]
+
+
+@pytest.mark.parametrize("raw, workers", [("", hostpool.NO_CEILING), ("8", 8), (" 128 ", 128), ("0", 0), ("-3", 0),
+                                          ("many", hostpool.NO_CEILING)])
 def test_the_ceiling_comes_from_the_environment(raw, workers):
     assert hostpool.configured_workers({hostpool.ENV_VAR: raw}) == workers
