@@ -172,7 +172,7 @@ class PcImageProvider(p.Provider):
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-        workers = hostpool.configured_workers() or hostpool.DEFAULT_WORKERS
+        workers = hostpool.configured_workers() or hostpool.NO_CEILING  # a thread per operation in flight
         self._long = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pcimage-operation")
         self._quick = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pcimage-check")
 
