@@ -25,12 +25,20 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # what type checkers (and editors) see; at run time the names load lazily, below
-    from .fields import reference_table_markdown
-    from .functions import (ImageInfo, ImageSummary, OfficialImage, get_image, get_image_output,
-                            get_official_images, get_official_images_output, list_images, list_images_output)
-    from .identity import derive_image_id
-    from .provider import CustomImageProvider
-    from .resource import CustomImage, CustomImageArgs
+    from .fields import reference_table_markdown as reference_table_markdown
+    from .functions import ImageInfo as ImageInfo
+    from .functions import ImageSummary as ImageSummary
+    from .functions import OfficialImage as OfficialImage
+    from .functions import get_image as get_image
+    from .functions import get_image_output as get_image_output
+    from .functions import get_official_images as get_official_images
+    from .functions import get_official_images_output as get_official_images_output
+    from .functions import list_images as list_images
+    from .functions import list_images_output as list_images_output
+    from .identity import derive_image_id as derive_image_id
+    from .provider import CustomImageProvider as CustomImageProvider
+    from .resource import CustomImage as CustomImage
+    from .resource import CustomImageArgs as CustomImageArgs
 
 
 def __getattr__(name: str) -> Any:

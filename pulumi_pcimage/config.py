@@ -164,8 +164,8 @@ def load(value: str | dict) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"is not valid YAML: {exc}",
-                          public=f"is not valid YAML{where}: {getattr(exc, 'problem', None) or 'syntax error'}") from None
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(f"is not valid YAML: {exc}", public=f"is not valid YAML{where}: {problem}") from None
     except RecursionError:  # not expected past the depth limit; still a check failure, never a crash
         raise ConfigError("is nested too deeply to be read: no image configuration needs hundreds of levels") from None
     if not isinstance(doc, dict):

@@ -18,7 +18,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional, TypeVar
+from typing import Any, TypeVar
 
 import pulumi
 
@@ -78,9 +78,9 @@ class ImageSummary:
     image_build_status: str = _source("imageBuildStatus")
     region: str = _source("region")
     version: str = _source("version")
-    ami_id: Optional[str] = _source("ec2AmiInfo", "amiId")
-    cloudformation_stack_status: Optional[str] = _source("cloudformationStackStatus")
-    cloudformation_stack_arn: Optional[str] = _source("cloudformationStackArn")
+    ami_id: str | None = _source("ec2AmiInfo", "amiId")
+    cloudformation_stack_status: str | None = _source("cloudformationStackStatus")
+    cloudformation_stack_arn: str | None = _source("cloudformationStackArn")
 
 
 @dataclass(frozen=True)
@@ -91,21 +91,21 @@ class ImageInfo:
     image_build_status: str = _source("imageBuildStatus")
     region: str = _source("region")
     version: str = _source("version")
-    ami_id: Optional[str] = _source("ec2AmiInfo", "amiId")
-    ami_name: Optional[str] = _source("ec2AmiInfo", "amiName")
-    ami_state: Optional[str] = _source("ec2AmiInfo", "state")
-    ami_description: Optional[str] = _source("ec2AmiInfo", "description")
-    architecture: Optional[str] = _source("ec2AmiInfo", "architecture")
+    ami_id: str | None = _source("ec2AmiInfo", "amiId")
+    ami_name: str | None = _source("ec2AmiInfo", "amiName")
+    ami_state: str | None = _source("ec2AmiInfo", "state")
+    ami_description: str | None = _source("ec2AmiInfo", "description")
+    architecture: str | None = _source("ec2AmiInfo", "architecture")
     ami_tags: dict[str, str] = _source("ec2AmiInfo", "tags", convert=_tags, hash=False)
-    creation_time: Optional[str] = _source("creationTime")
-    image_build_logs_arn: Optional[str] = _source("imageBuildLogsArn")
-    cloudformation_stack_status: Optional[str] = _source("cloudformationStackStatus")
-    cloudformation_stack_status_reason: Optional[str] = _source("cloudformationStackStatusReason")
-    cloudformation_stack_arn: Optional[str] = _source("cloudformationStackArn")
-    cloudformation_stack_creation_time: Optional[str] = _source("cloudformationStackCreationTime")
+    creation_time: str | None = _source("creationTime")
+    image_build_logs_arn: str | None = _source("imageBuildLogsArn")
+    cloudformation_stack_status: str | None = _source("cloudformationStackStatus")
+    cloudformation_stack_status_reason: str | None = _source("cloudformationStackStatusReason")
+    cloudformation_stack_arn: str | None = _source("cloudformationStackArn")
+    cloudformation_stack_creation_time: str | None = _source("cloudformationStackCreationTime")
     cloudformation_stack_tags: dict[str, str] = _source("cloudformationStackTags", convert=_tags, hash=False)
-    imagebuilder_image_status: Optional[str] = _source("imagebuilderImageStatus")
-    imagebuilder_image_status_reason: Optional[str] = _source("imagebuilderImageStatusReason")
+    imagebuilder_image_status: str | None = _source("imagebuilderImageStatus")
+    imagebuilder_image_status_reason: str | None = _source("imagebuilderImageStatusReason")
 
 
 # ---------------------------------------------------------------- arguments and the client

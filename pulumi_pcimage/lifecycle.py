@@ -15,7 +15,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from pulumi.output import Unknown
 
@@ -452,7 +453,7 @@ class Lifecycle:
             current = client.describe_image(image_id, region=s["region"])
         except NotFoundError:
             if attempts <= 1:
-                raise cause
+                raise cause from None
             return self._build(client, s, doc, attempts=attempts - 1, started_here=started_here)
         existing = self._fetch_configuration(current, self._api_url(s))
         found = identity.Existing(
@@ -571,7 +572,8 @@ class Lifecycle:
                 newest = max(streams, key=lambda st: str(st.get("lastEventTimestamp") or ""))
                 events = client.get_image_log_events(image_id, newest["logStreamName"], region=region,
                                                      limit=LOG_TAIL_LINES)
-                lines = [_shorten(str(e.get("message", "")).rstrip(), LOG_LINE_CHARS) for e in events.get("events") or []]
+                lines = [_shorten(str(e.get("message", "")).rstrip(), LOG_LINE_CHARS)
+                         for e in events.get("events") or []]
                 if lines:
                     reasons.append(f"build log {newest['logStreamName']} (last lines):\n      "
                                    + "\n      ".join(lines[-LOG_TAIL_LINES:]))
@@ -748,7 +750,7 @@ def configuration_changes(old: Any, new: Any) -> dict[str, str]:
                     else f"{path}[{json.dumps(str(key))}]" if path else str(key)
                 walk(child, a.get(key, _MISSING), b.get(key, _MISSING))
         elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-            for index, (x, y) in enumerate(zip(a, b)):
+            for index, (x, y) in enumerate(zip(a, b, strict=False)):
                 walk(f"{path}[{index}]", x, y)
         elif a is _MISSING:
             found[path] = "add"

@@ -17,7 +17,8 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 _DATA: dict[str, Any] = json.loads(Path(__file__).with_name("pcluster_schema.json").read_text(encoding="utf-8"))
 VERSION: str = _DATA["version"]  # the aws-parallelcluster release the data comes from

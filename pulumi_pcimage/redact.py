@@ -44,7 +44,7 @@ def redact_value(value: Any) -> Any:
         return value if all(items[key] is value[key] for key in value) else items
     if isinstance(value, list):
         items = [redact_value(item) for item in value]
-        return value if all(new is old for new, old in zip(items, value)) else items
+        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
     return value
 
 

@@ -12,7 +12,8 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
+from collections.abc import Callable
 
 from .errors import InternalServiceError, NotFoundError, PcImageError, ThrottledError, TransportError
 

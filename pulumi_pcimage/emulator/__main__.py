@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         emulator = Emulator(build_seconds=args.build_seconds, delete_seconds=args.delete_seconds,
                             region=args.region, stage=args.stage, db_path=args.db, access_key=args.access_key,
-                            secret_key=args.secret_key, page_size=args.page_size, sparse_pages=not args.dense_pages, seed=args.seed,
+                            secret_key=args.secret_key, page_size=args.page_size,
+                            sparse_pages=not args.dense_pages, seed=args.seed,
                             throttle_rate=args.throttle_rate, error_rate=args.error_rate, drop_rate=args.drop_rate,
                             latency_ms=args.latency_ms, host=args.host, port=args.port,
                             allow_remote=args.allow_remote, control_token=os.environ.get(TOKEN_ENV) or None)

@@ -14,7 +14,8 @@ import logging
 import socket
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Map, PathConverter, Rule
@@ -222,7 +223,7 @@ class EmulatorApp:
         try:
             content = json.loads(request.get_data() or b"null")
         except ValueError as exc:
-            raise bad_request(f"request body is not valid JSON: {exc}")
+            raise bad_request(f"request body is not valid JSON: {exc}") from None
         if not isinstance(content, dict):
             raise bad_request("request body is required: a JSON object with imageId and imageConfiguration")
         dryrun = parse_bool("dryrun", request.args.get("dryrun"))
@@ -264,7 +265,7 @@ class EmulatorApp:
             try:
                 limit = int(limit)
             except ValueError:
-                raise bad_request(f"query parameter 'limit' must be an integer, got '{limit}'")
+                raise bad_request(f"query parameter 'limit' must be an integer, got '{limit}'") from None
         return 200, self.service.get_image_log_events(
             image_id, log_stream_name, request.args.get("region"), limit=limit,
             start_from_head=parse_bool("startFromHead", request.args.get("startFromHead")))

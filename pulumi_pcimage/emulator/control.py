@@ -12,7 +12,8 @@ import os
 import threading
 import urllib.error
 import urllib.request
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 from urllib.parse import quote, urlencode
 
 from .faults import Faults
@@ -124,7 +125,7 @@ class EmulatorControl:
 
     @classmethod
     def from_port_file(cls, port_file: str | os.PathLike, host: str = "127.0.0.1",
-                       timeout: float = 10.0) -> "EmulatorControl":
+                       timeout: float = 10.0) -> EmulatorControl:
         with open(port_file) as handle:
             port = int(handle.read())
         with open(token_file(port_file)) as handle:

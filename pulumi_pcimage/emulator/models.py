@@ -16,7 +16,8 @@ import re
 import secrets
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import yaml
@@ -118,7 +119,7 @@ class ConfigUrls:
         try:
             deadline = int(expires)
         except ValueError:
-            raise ApiException(403, {"message": "Invalid Expires: not an integer"})
+            raise ApiException(403, {"message": "Invalid Expires: not an integer"}) from None
         if not hmac.compare_digest(self._signature(region, image_id, deadline), signature):
             raise ApiException(403, {"message": "The request signature we calculated does not match the signature "
                                                 "you provided."})
@@ -288,7 +289,7 @@ class ImageService:
         try:
             config = self._read_like_aws(config_text)
         except (yaml.YAMLError, AttributeError) as exc:
-            raise internal_error(str(exc))
+            raise internal_error(str(exc)) from None
         if not config_text:
             raise bad_request("configuration is required and cannot be empty")
         if not IMAGE_ID.match(image_id):

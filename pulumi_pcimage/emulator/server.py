@@ -87,7 +87,7 @@ class Emulator(Controls):
 
     # ---- lifecycle -----------------------------------------------------------------------------------------------
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         if self._server is not None:
             return self
         if not os.path.exists(self.db_path):  # stored configurations: owner-only (SQLite gives -wal/-shm the same)
@@ -137,7 +137,7 @@ class Emulator(Controls):
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl
 
 from botocore.auth import SigV4Auth
@@ -127,7 +127,7 @@ class SigV4Verifier:
             signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=timezone.utc).timestamp()
         except ValueError:
             raise AuthFailure(f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See "
-                              "http://en.wikipedia.org/wiki/ISO_8601", "IncompleteSignatureException")
+                              "http://en.wikipedia.org/wiki/ISO_8601", "IncompleteSignatureException") from None
         if scope_date != amz_date[:8]:
             raise AuthFailure(f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from "
                               f"HTTP: '{scope_date}' != '{amz_date[:8]}', from '{amz_date}'.",

@@ -10,7 +10,8 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -76,7 +77,7 @@ class Store:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         for row in rows:
-            values = dict(zip(_COLUMNS, row))
+            values = dict(zip(_COLUMNS, row, strict=True))
             values["rollback"], values["in_use"] = bool(values["rollback"]), bool(values["in_use"])
             values["messages"] = json.loads(values["messages"])
             yield ImageRecord(**values)

@@ -3,8 +3,8 @@
 ``ProviderHost`` launches the SDK's real dynamic provider host (``python -m pulumi.dynamic``) and plays the engine's
 part over gRPC; ``run_program`` runs a program under ``pulumi.runtime`` mocks that forward every dynamic resource to
 that host (Check, then Create); ``Stack`` keeps a state between runs and plays the engine's full step sequences
-(preview, up with updates and replacements, refresh, destroy). Together with ``pulumi_pcimage.emulator.Emulator`` a whole program can be built,
-inspected and destroyed on one machine.
+(preview, up with updates and replacements, refresh, destroy). Together with ``pulumi_pcimage.emulator.Emulator``
+a whole program can be built, inspected and destroyed on one machine.
 """
 
 from pulumi_pcimage.testing.host import (

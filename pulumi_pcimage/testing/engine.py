@@ -29,7 +29,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from pulumi_pcimage.testing.host import DiffResult, HostError, ProviderHost
 

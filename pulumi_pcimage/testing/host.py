@@ -211,7 +211,7 @@ class ProviderHost:
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
-    def __enter__(self) -> "ProviderHost":
+    def __enter__(self) -> ProviderHost:
         try:
             self.start()
         except BaseException:

@@ -23,7 +23,8 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from google.protobuf import empty_pb2
 from pulumi.runtime import rpc, run_in_stack, set_all_config
