@@ -20,6 +20,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pulumi_pcimage.emulator import EmulatorControl
 
 PROJECT_DIR = Path(__file__).resolve().parent
 PROJECT, STACK, REGION = "quickstart", "dev", "us-east-1"
@@ -84,7 +88,7 @@ def with_cli(pulumi: str, workdir: Path) -> str:
     return ami_id
 
 
-def with_sdk_host(env: dict[str, str], workdir: Path) -> str:
+def with_sdk_host(env: dict[str, str], workdir: Path, control: EmulatorControl) -> str:
     """The same program, the engine's part played by pulumi_pcimage.testing against the SDK's real provider host:
     up, a configuration change (one replacement), destroy, the state kept in a file between runs as the CLI does."""
     from pulumi_pcimage.testing import UNKNOWN, ProviderHost, Stack, run_program
@@ -117,6 +121,7 @@ def with_sdk_host(env: dict[str, str], workdir: Path) -> str:
         changed = run_program(PROJECT_DIR, host, stack=STACK, state=state, config=bigger)
         steps(changed)
         show(changed.outputs)
+        print(f"    images at the API: {control.images(REGION)}")  # the new one only: the old one was deleted
         for line in host.stderr_text().splitlines():  # the provider's progress, shown by the CLI as diagnostics
             if line.startswith("pulumi_pcimage:"):
                 print(f"    {line}")
@@ -143,13 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"pcimage-emulator listening on http://127.0.0.1:{port}/prod")
             env = environment(port)
+            control = EmulatorControl.from_port_file(workdir / "emulator.port")  # port and control token
             pulumi = None if args.no_cli else shutil.which("pulumi")
             if pulumi:
                 ami_id = with_cli(pulumi, workdir)
             else:
                 print(INSTALL_HINT if not args.no_cli else "--no-cli: running through the SDK's provider host.")
-                ami_id = with_sdk_host(env, workdir)
-            left = EmulatorControl.from_port_file(workdir / "emulator.port").images(REGION)  # port and token
+                ami_id = with_sdk_host(env, workdir, control)
+            left = control.images(REGION)
         finally:
             emulator.terminate()
             emulator.wait(timeout=10)

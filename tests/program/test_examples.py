@@ -110,7 +110,9 @@ def test_run_local_runs_the_quickstart_end_to_end():
         assert "The Pulumi CLI is not installed" in out and "https://get.pulumi.com" in out
     assert "preview:\n  create hpc-base\n" in out and "ami_id: (known after up)" in out
     assert "up with config {'instanceType': 'c6i.2xlarge'}:\n  replace hpc-base (image_configuration, image_id)" in out
-    assert out.count("build started") == 2 and out.count("deletion: not found") == 1, "one replacement, old one gone"
+    assert out.count("build started") == 2, "one replacement"
+    new_image = re.findall(r"^    image_id: (\S+)$", out, re.MULTILINE)[-1]
+    assert f"    images at the API: ['{new_image}']" in out, "the old image was deleted, none leaked"
     ami = re.search(r"^ami_id: (\S+)$", out, re.MULTILINE).group(1)
     assert AMI_ID.match(ami) and "BUILD_COMPLETE" in out
     assert f"OK: built {ami}, destroyed it, no image left." in out

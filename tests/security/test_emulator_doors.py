@@ -21,8 +21,9 @@ from botocore.credentials import Credentials
 from requests_aws4auth import AWS4Auth
 
 from pulumi_pcimage.emulator import Emulator, EmulatorControl, EmulatorControlError
+from pulumi_pcimage.emulator.catalog import official_ami_id
 
-CONFIG = "Build:\n  InstanceType: c6i.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
+CONFIG = f"Build:\n  InstanceType: c6i.xlarge\n  ParentImage: {official_ami_id('us-east-1')}\n"
 
 
 @pytest.fixture
