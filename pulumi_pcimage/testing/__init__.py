@@ -10,13 +10,13 @@ a whole program can be built, inspected and destroyed on one machine.
 from pulumi_pcimage.testing.host import (
     UNKNOWN, CheckResult, DiffResult, HostError, ProviderHost, provider_value, urn,
 )
-from pulumi_pcimage.testing.engine import CheckRejected, Options, ResourceState, Stack, Step
+from pulumi_pcimage.testing.engine import CheckRejected, Options, ResourceState, Stack, StackResource, Step
 from pulumi_pcimage.testing.program import (
     CheckFailed, ProgramRun, RegisteredResource, destroy_program, run_program,
 )
 
 __all__ = [
     "UNKNOWN", "CheckFailed", "CheckRejected", "CheckResult", "DiffResult", "HostError", "Options", "ProgramRun",
-    "ProviderHost", "RegisteredResource", "ResourceState", "Stack", "Step", "destroy_program", "provider_value",
-    "run_program", "urn",
+    "ProviderHost", "RegisteredResource", "ResourceState", "Stack", "StackResource", "Step", "destroy_program",
+    "provider_value", "run_program", "urn",
 ]

@@ -226,3 +226,44 @@ class Stack:
 
     def outputs(self, urn: str) -> dict[str, Any]:
         return self.resources[urn].outputs
+
+
+class StackResource:
+    """One resource of a `Stack`, as a user sees it: its state and the engine's operations on it.
+
+    Subclasses give `stack` and `urn` (how a test names its resources); the rest is the Stack's.
+    """
+
+    stack: Stack
+
+    @property
+    def urn(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def state(self) -> ResourceState | None:
+        return self.stack.resources.get(self.urn)
+
+    @property
+    def id(self) -> str:
+        return self.state.id if self.state else ""
+
+    @property
+    def inputs(self) -> dict:
+        return self.state.inputs if self.state else {}
+
+    @property
+    def outputs(self) -> dict:
+        return self.state.outputs if self.state else {}
+
+    def preview(self, news: dict, options: Options = Options()) -> Step:
+        return self.stack.preview(self.urn, news, options)
+
+    def up(self, news: dict, options: Options = Options()) -> Step:
+        return self.stack.up(self.urn, news, options)
+
+    def refresh(self) -> str:
+        return self.stack.refresh(self.urn)
+
+    def destroy(self) -> None:
+        self.stack.destroy(self.urn)

@@ -9,7 +9,7 @@ like what a user does.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import pytest
@@ -17,7 +17,7 @@ import pytest
 from pulumi_pcimage import config
 from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.provider import CustomImageProvider
-from pulumi_pcimage.testing import CheckRejected, Options, ProviderHost, Stack, Step, provider_value, urn
+from pulumi_pcimage.testing import CheckRejected, ProviderHost, Stack, StackResource, provider_value, urn
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
 
 PROJECT, STACK = "imaging", "dev"
@@ -61,7 +61,7 @@ Failed = CheckRejected  # check failures, as `pulumi preview` would print them
 
 
 @dataclass
-class Deployment:
+class Deployment(StackResource):
     """One CustomImage in one stack, as the engine sees it (a view of a shared `Stack`)."""
 
     host: ProviderHost
@@ -80,22 +80,6 @@ class Deployment:
         type_ = f"{self.parent_type}${TYPE}" if self.parent_type else TYPE
         return urn(self.name, type_, project=self.project, stack=self.stack_name)
 
-    @property
-    def _state(self):
-        return self.stack.resources.get(self.urn)
-
-    @property
-    def id(self) -> str:
-        return self._state.id if self._state else ""
-
-    @property
-    def inputs(self) -> dict:
-        return self._state.inputs if self._state else {}
-
-    @property
-    def outputs(self) -> dict:
-        return self._state.outputs if self._state else {}
-
     def program(self, image_configuration: Any = CONFIG, **options: Any) -> dict:
         """The inputs CustomImage registers (what `resource.py` computes in the program process)."""
         props = {"image_configuration": image_configuration, "region": "us-east-1", "api_url": self.emulator.url,
@@ -107,18 +91,6 @@ class Deployment:
         if result.failures:
             raise Failed(self.urn, result.failures)
         return result.inputs
-
-    def preview(self, news: dict, options: Options = Options()) -> Step:
-        return self.stack.preview(self.urn, news, options)
-
-    def up(self, news: dict, options: Options = Options()) -> Step:
-        return self.stack.up(self.urn, news, options)
-
-    def refresh(self) -> str:
-        return self.stack.refresh(self.urn)
-
-    def destroy(self) -> None:
-        self.stack.destroy(self.urn)
 
 
 @pytest.fixture

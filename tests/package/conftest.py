@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 from pulumi_pcimage.emulator import Emulator
-from pulumi_pcimage.testing import Options, ProviderHost, Stack, Step, urn
+from pulumi_pcimage.testing import ProviderHost, Stack, StackResource, urn
 # emulator and fake_aws (autouse) are the engine tests' fixtures; CONFIG and wait_for are re-exported for the tests
 from tests.engine.conftest import CONFIG, HOST_ENV, PROJECT, STACK, emulator, fake_aws, wait_for  # noqa: F401
 
@@ -42,7 +42,7 @@ def held_builds() -> Iterator[Emulator]:
 
 
 @dataclass
-class Image:
+class Image(StackResource):
     """One pcimage:index:CustomImage in a stack, as a TypeScript / Go / YAML program declares it."""
 
     host: ProviderHost
@@ -56,31 +56,8 @@ class Image:
     def urn(self) -> str:
         return urn(self.name, TYPE, project=PROJECT, stack=STACK)
 
-    @property
-    def state(self):
-        return self.stack.resources.get(self.urn)
-
-    @property
-    def id(self) -> str:
-        return self.state.id if self.state else ""
-
-    @property
-    def outputs(self) -> dict:
-        return self.state.outputs if self.state else {}
-
     @staticmethod
     def program(image_configuration: Any = CONFIG, **inputs: Any) -> dict:
         """The program's inputs (camelCase, as the schema names them): no URN, no region, no endpoint."""
         return {"imageConfiguration": image_configuration, **inputs}
 
-    def preview(self, news: dict, options: Options = Options()) -> Step:
-        return self.stack.preview(self.urn, news, options)
-
-    def up(self, news: dict, options: Options = Options()) -> Step:
-        return self.stack.up(self.urn, news, options)
-
-    def refresh(self) -> str:
-        return self.stack.refresh(self.urn)
-
-    def destroy(self) -> None:
-        self.stack.destroy(self.urn)
