@@ -77,10 +77,12 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based); the server's Retry-After wins."""
-        try:
-            return min(max(float(retry_after), 0.0), self.max_retry_after)
-        except (TypeError, ValueError):
-            return self.random() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        if retry_after is not None:
+            try:
+                return min(max(float(retry_after), 0.0), self.max_retry_after)
+            except ValueError:
+                pass
+        return self.random() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -518,7 +520,7 @@ def presigned_url_refusal(url: str, api_url: str | None = None) -> str | None:
     return f"its host {host} is neither an S3 host nor the API's own"
 
 
-def fetch_presigned_configuration(url: str, *, api_url: str | None = None,
+def fetch_presigned_configuration(url: str | None, *, api_url: str | None = None,
                                   max_bytes: int = MAX_CONFIGURATION_BYTES,
                                   timeout: tuple[float, float] = (5.0, 15.0),
                                   deadline_seconds: float = CONFIGURATION_FETCH_SECONDS) -> str | None:

@@ -11,7 +11,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -112,7 +112,8 @@ def _scan_text(text: str) -> None:
             budget.add(len(event.value) + 1, 1)
             close(event.anchor, len(event.value) + 1, 1)
         elif isinstance(event, yaml.AliasEvent):
-            chars, nodes = anchors.get(event.anchor, (0, 0))  # an anchor still open refers to itself: load says so
+            # an anchor still open refers to itself: load says so
+            chars, nodes = anchors.get(event.anchor or "", (0, 0))
             budget.add(chars, nodes)
             close(None, chars, nodes)
 
@@ -237,9 +238,10 @@ _WELL_FORMED_TYPE = re.compile(r"[a-z][a-z0-9-]*\.(nano|micro|small|medium|large
 def _ec2_instance_types() -> frozenset[str]:
     """The instance types of botocore's EC2 model: a list that ships with what we depend on, for suggestions only."""
     try:
+        import botocore.model
         import botocore.session
-        model = botocore.session.get_session().get_service_model("ec2")
-        return frozenset(model.shape_for("InstanceType").enum)
+        shape = botocore.session.get_session().get_service_model("ec2").shape_for("InstanceType")
+        return frozenset(shape.enum) if isinstance(shape, botocore.model.StringShape) else frozenset()
     except Exception:  # noqa: BLE001 - no list, no suggestion: the API's dry run still checks the type
         return frozenset()
 
@@ -261,7 +263,7 @@ def _instance_type_typo(value: str) -> str | None:
     return f"{value!r} is not a known EC2 instance type; did you mean {suggestion}?" if suggestion else None
 
 
-def _non_empty_str(value: Any) -> bool:
+def _non_empty_str(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip())
 
 

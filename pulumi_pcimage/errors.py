@@ -53,7 +53,7 @@ class BadRequestError(ApiError):
 class AuthError(ApiError):
     """401/403: the request was not signed, signed wrongly, or the identity may not invoke the API."""
 
-    status = 403
+    status: int | None = 403  # a subclass (missing credentials) has none
 
     def __init__(self, message: str, *, hint: str = "", **kwargs: Any):
         super().__init__(message, **kwargs)

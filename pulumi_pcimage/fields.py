@@ -59,8 +59,10 @@ class Field:
     def problems(self, value: Any) -> list[str]:
         """Why `value` (not None, not unknown) is not acceptable, as messages that say how to fix it."""
         expected = {str: "a string", bool: "true or false", float: "a number", list: "a list of strings"}
-        ok_type = {str: str, bool: bool, float: (int, float), list: list}[self.type]
-        if not isinstance(value, ok_type) or (self.type is float and isinstance(value, bool)):
+        accepted: dict[type, type | tuple[type, ...]] = {str: str, bool: bool, float: (int, float), list: list}
+        ok_type = accepted[self.type]
+        wrong_type = not isinstance(value, ok_type) or (self.type is float and isinstance(value, bool))
+        if wrong_type:
             if self.doc_type:  # custom types are checked by their owner (e.g. the image configuration)
                 return []
             return [f"{self.name} must be {expected[self.type]}, got {value!r}"]

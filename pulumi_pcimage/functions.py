@@ -18,7 +18,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import pulumi
 
@@ -36,6 +36,13 @@ IMAGE_STATUSES = ("AVAILABLE", "PENDING", "FAILED")  # ImageStatusFilteringOptio
 T = TypeVar("T")
 
 
+class _Dataclass(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+D = TypeVar("D", bound=_Dataclass)
+
+
 # ---------------------------------------------------------------- typed results
 
 def _source(*path: str, convert: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
@@ -48,7 +55,7 @@ def _tags(items: Any) -> dict[str, str]:
     return {str(t.get("key")): str(t.get("value")) for t in items or [] if isinstance(t, dict)}
 
 
-def _from_api(cls: type[T], body: Mapping[str, Any]) -> T:
+def _from_api(cls: type[D], body: Mapping[str, Any]) -> D:
     values = {}
     for f in dataclasses.fields(cls):
         value: Any = body
@@ -167,7 +174,9 @@ def _invoke_output(function: Callable[..., T], args: dict[str, Any]) -> pulumi.O
             # to_thread copies the context: the program's stack config (pcimage:apiUrl) lives in a ContextVar
             return await asyncio.to_thread(functools.partial(function, **values))
 
-        return pulumi.Output(set(), result(), ready)
+        # pulumi's Output.__init__ types the value as Awaitable[T], but an unknown output's value is None (as the
+        # SDK's own Output.from_input and apply make them)
+        return pulumi.Output(set(), result(), ready)  # type: ignore[arg-type]
 
     return inputs.apply(when_known)
 

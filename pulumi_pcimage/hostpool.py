@@ -78,7 +78,7 @@ def _survive_thread_limit(pool: ThreadPoolExecutor) -> None:
                             "further requests wait for a free one. Raise the limit (ulimit -u, memory) or set %s "
                             "to a ceiling below it.", exc, len(pool._threads), ENV_VAR)
 
-    pool._adjust_thread_count = adjust_thread_count
+    vars(pool)["_adjust_thread_count"] = adjust_thread_count  # an instance attribute: this pool's only
 
 
 def _serve_queued(pool: ThreadPoolExecutor) -> None:

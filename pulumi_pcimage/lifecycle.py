@@ -314,8 +314,11 @@ class Lifecycle:
         inputs["generation"] = (olds.get("generation") or "") if olds else identity.new_generation()
         if news.get("image_id") is None:
             configuration, region = inputs.get("image_configuration"), inputs.get("region")
-            inputs["image_id"] = configuration if is_unknown(configuration) else region if is_unknown(region) \
-                else identity.derive_image_id(urn, configuration, region)
+            if is_unknown(configuration) or is_unknown(region):
+                inputs["image_id"] = configuration if is_unknown(configuration) else region
+            else:
+                assert configuration is not None and region is not None  # both required: check failed otherwise
+                inputs["image_id"] = identity.derive_image_id(urn, configuration, region)
         return []
 
     def _check_configuration(self, inputs: dict) -> list[Failure]:
@@ -392,7 +395,8 @@ class Lifecycle:
     # ------------------------------------------------------------ diff
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> Plan:
-        replaces, changed = [], []
+        replaces: list[str] = []
+        changed: list[str] = []
         for f in INPUTS:
             if f.name in DERIVED:
                 continue
@@ -531,6 +535,7 @@ class Lifecycle:
             raise BuildFailed(f"image {image_id!r}: stopped waiting after {waiter._duration(exc.elapsed)} "
                               f"(cancelled; it was {exc.last_status or 'building'}).{later}") from None
         if outcome.state == "success":
+            assert outcome.response is not None  # BUILD succeeds only on a describe answer (BUILD_COMPLETE)
             return outcome.response
         raise BuildFailed(self._failure_report(client, s, outcome))
 

@@ -43,8 +43,8 @@ def redact_value(value: Any) -> Any:
         items = {key: redact_value(item) for key, item in value.items()}
         return value if all(items[key] is value[key] for key in value) else items
     if isinstance(value, list):
-        items = [redact_value(item) for item in value]
-        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
+        elements = [redact_value(item) for item in value]
+        return value if all(new is old for new, old in zip(elements, value, strict=True)) else elements
     return value
 
 

@@ -260,12 +260,12 @@ class EmulatorApp:
         return 200, self.service.list_image_log_streams(image_id, request.args.get("region"))
 
     def _op_get_image_log_events(self, request: Request, image_id: str, log_stream_name: str) -> tuple[int, Any]:
-        limit = request.args.get("limit")
-        if limit is not None:
+        text, limit = request.args.get("limit"), None
+        if text is not None:
             try:
-                limit = int(limit)
+                limit = int(text)
             except ValueError:
-                raise bad_request(f"query parameter 'limit' must be an integer, got '{limit}'") from None
+                raise bad_request(f"query parameter 'limit' must be an integer, got '{text}'") from None
         return 200, self.service.get_image_log_events(
             image_id, log_stream_name, request.args.get("region"), limit=limit,
             start_from_head=parse_bool("startFromHead", request.args.get("startFromHead")))

@@ -67,7 +67,11 @@ class Controls:
     """What tests may do to a running emulator, in process."""
 
     def __init__(self, service: ImageService, verifier: SigV4Verifier, faults: Faults, counters: Counters):
-        self.service, self.verifier, self.faults, self._counters = service, verifier, faults, counters
+        self._bound_service, self.verifier, self.faults, self._counters = service, verifier, faults, counters
+
+    @property
+    def service(self) -> ImageService:  # a property: the Emulator's is created on start()
+        return self._bound_service
 
     def complete_build(self, image_id: str, region: str | None = None) -> None:
         self.service.complete_build(image_id, region=region)

@@ -367,9 +367,9 @@ class ImageService:
             keys = _marshmallow_keys(path)
             if len(keys) < 2 or keys[0] in modelled:
                 continue
-            node = errors
-            for key in keys[:-1]:
-                node = node.setdefault(key, {})
+            node: dict[Any, Any] = errors  # marshmallow keys list items by index: str or int keys
+            for part in keys[:-1]:
+                node = node.setdefault(part, {})
                 if not isinstance(node, dict):
                     break
             else:

@@ -74,8 +74,12 @@ class Emulator(Controls):
         self.access_key, self.secret_key = access_key, secret_key  # the pair accepted at start
         self.build_seconds, self.delete_seconds, self.page_size = build_seconds, delete_seconds, page_size
         self.sparse_pages = sparse_pages  # AWS's list_images pages: filtered after paging, so some are empty
-        self._tempdir = None if db_path else tempfile.mkdtemp(prefix="pcimage-emulator-")
-        self.db_path = db_path or os.path.join(self._tempdir, "emulator.sqlite")
+        self._tempdir: str | None = None
+        if db_path:
+            self.db_path = db_path
+        else:
+            self._tempdir = tempfile.mkdtemp(prefix="pcimage-emulator-")
+            self.db_path = os.path.join(self._tempdir, "emulator.sqlite")
         self.faults = Faults(throttle_rate=throttle_rate, error_rate=error_rate, drop_rate=drop_rate,
                              latency_ms=latency_ms, seed=seed)
         self.verifier = SigV4Verifier(region, [(access_key, secret_key)])

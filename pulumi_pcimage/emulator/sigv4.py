@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
+from werkzeug.datastructures import Headers
 
 MAX_SKEW_SECONDS = 300
 MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your AWS Secret "
@@ -58,7 +59,7 @@ class SigV4Verifier:
         with self._lock:
             self._keys = keys
 
-    def verify(self, method: str, url: str, raw_path: str, query: str, headers: Mapping[str, str],
+    def verify(self, method: str, url: str, raw_path: str, query: str, headers: Mapping[str, str] | Headers,
                body: bytes | Callable[[], bytes]) -> str:
         """Return the access key that signed the request, or raise AuthFailure.
 
@@ -75,7 +76,7 @@ class SigV4Verifier:
                    ("Credential", "Signature", "SignedHeaders") if name not in fields]
         if not amz_date:
             missing.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
-        if not header.startswith("AWS4-HMAC-SHA256 ") or missing:
+        if not header.startswith("AWS4-HMAC-SHA256 ") or missing or not amz_date:
             raise AuthFailure(" ".join(missing or ["Authorization header must start with 'AWS4-HMAC-SHA256'."])
                               + f" Authorization={header}", "IncompleteSignatureException")
 
@@ -103,7 +104,9 @@ class SigV4Verifier:
         if callable(body):
             body = body()
         request = AWSRequest(method=method, url=url + raw_path, data=body,
-                             params=parse_qsl(query, keep_blank_values=True))
+                             # botocore-stubs say Mapping, but botocore urlencodes params with doseq: a list of
+                             # pairs keeps repeated keys (suppressValidators) in order
+                             params=parse_qsl(query, keep_blank_values=True))  # type: ignore[arg-type]
         for name in signed:
             value = headers.get(name)
             if value is None:

@@ -43,8 +43,8 @@ CONFIG_FIELDS = {name: field for name, _, field in CONFIG}
 # The resource's fields whose default comes from the provider configuration.
 FROM_CONFIG = {"api_url": endpoint.CONFIG_API_URL, "region": "region", "aws_profile": "profile", "role_arn": "roleArn"}
 
-FUNCTIONS: dict[str, tuple[str, Any, str]] = {
-    # token -> (description, result type, how many: "list" or "one")
+FUNCTIONS: dict[str, tuple[str | None, type, str]] = {
+    # token -> (docstring, result type, how many: "list" or "one")
     f"{PACKAGE}:index:getOfficialImages": (functions.get_official_images.__doc__, functions.OfficialImage, "list"),
     f"{PACKAGE}:index:listImages": (functions.list_images.__doc__, functions.ImageSummary, "list"),
     f"{PACKAGE}:index:getImage": (functions.get_image.__doc__, functions.ImageInfo, "one"),

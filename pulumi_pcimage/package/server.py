@@ -21,7 +21,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import grpc
 from pulumi.output import Unknown
@@ -53,7 +53,7 @@ def plain(value: PropertyValue) -> Any:
         return Unknown()
     if isinstance(inner, (tuple, list)):
         return [plain(item) for item in inner]
-    if hasattr(inner, "items") and not isinstance(inner, str):
+    if isinstance(inner, Mapping):
         return {key: plain(item) for key, item in inner.items()}
     return inner
 
@@ -102,7 +102,7 @@ class ProviderError(PcImageError):
     The SDK's server appends the Python traceback of any exception to the message the user reads; it finds it
     through `__traceback__`, which this class reports as None (the interpreter keeps the real one for itself)."""
 
-    __traceback__ = property(lambda self: None, lambda self, value: None)  # type: ignore[assignment]
+    __traceback__ = property(lambda self: None, lambda self, value: None)
 
 
 # ---------------------------------------------------------------- the engine's Log
@@ -113,7 +113,7 @@ class EngineLog:
     def __init__(self, address: str | None):
         self._stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address)) if address else None
 
-    def __call__(self, message: str, *, urn: str = "", severity: int = engine_pb2.INFO,
+    def __call__(self, message: str, *, urn: str = "", severity: engine_pb2.LogSeverity.ValueType = engine_pb2.INFO,
                  ephemeral: bool = False) -> None:
         if self._stub is None:
             return
@@ -143,7 +143,7 @@ class _ToEngine(logging.Handler):
 class Progress:
     """The live status line of one resource while its image builds or is deleted."""
 
-    def __init__(self, engine: EngineLog, urn: str, image_id: str):
+    def __init__(self, engine: EngineLog, urn: str, image_id: str | None):
         self.engine, self.urn, self.image_id = engine, urn, image_id
         self._shown: tuple = ()
         self._at = -PROGRESS_SECONDS
@@ -308,7 +308,7 @@ class PcImageProvider(p.Provider):
 
     # ------------------------------------------------------------ create, read, update, delete
 
-    def _hooks(self, urn: str, image_id: str, *, create: float = 0, delete: float = 0) -> Hooks:
+    def _hooks(self, urn: str, image_id: str | None, *, create: float = 0, delete: float = 0) -> Hooks:
         # The engine's timeout 0 means the user set no customTimeouts: the inputs' minutes apply.
         return Hooks(progress=Progress(self.engine, urn, image_id), cancel=self.cancelled,
                      create_timeout=create or None, delete_timeout=delete or None)
@@ -374,14 +374,18 @@ class PcImageProvider(p.Provider):
         common = dict(region=args.get("region") or settings.get("region"), api_url=settings["api_url"],
                       aws_profile=settings.get("aws_profile"), role_arn=settings.get("role_arn"))
         token = request.tok
+        found: list[functions.OfficialImage] | list[functions.ImageSummary]
+        # Wire values of any type (None when absent): each function checks its own and names the argument.
+        image_status: Any = args.get("imageStatus")
+        image_id: Any = args.get("imageId")
         try:
             if token == f"{PACKAGE}:index:getOfficialImages":
                 found = functions.get_official_images(os=args.get("os"), architecture=args.get("architecture"),
                                                       **common)
             elif token == f"{PACKAGE}:index:listImages":
-                found = functions.list_images(args.get("imageStatus"), **common)
+                found = functions.list_images(image_status, **common)
             elif token == f"{PACKAGE}:index:getImage":
-                return p.InvokeResponse(return_value=_result(functions.get_image(args.get("imageId"), **common)))
+                return p.InvokeResponse(return_value=_result(functions.get_image(image_id, **common)))
             else:
                 return p.InvokeResponse(failures=[p.CheckFailure("", f"unknown function {token!r}")])
         except (ValueError, PcImageError) as exc:  # the functions' names and arguments, as this package spells them

@@ -40,6 +40,7 @@ import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -163,7 +164,7 @@ class LogRecord:
 class _EngineLog(engine_pb2_grpc.EngineServicer):
     """The engine's Log endpoint: records (severity, message, urn), and every request in full."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.records: list[tuple[int, str, str]] = []
         self.requests: list[LogRecord] = []
         self._lock = threading.Lock()
@@ -203,7 +204,7 @@ class ProviderHost:
         self._stub: provider_pb2_grpc.ResourceProviderStub | None = None
         self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="provider-host-call")
         self._stderr = tempfile.TemporaryFile()
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self._stdout: list[str] = []
         self.accepts_secrets = False  # the host's answers to Configure (3.272: both False)
         self.supports_preview = False
@@ -233,24 +234,26 @@ class ProviderHost:
         # The host must import what this process imports (the provider's module, a test's own providers).
         paths = [p for p in sys.path if p and os.path.isdir(p)] + [env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        self.process = subprocess.Popen(
+        self.process = process = subprocess.Popen(
             [*self.command, self.engine_address],
             cwd=self.project_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
-        port = self._read_port()
+        port = self._read_port(process)
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT)
         self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
         self._handshake_and_configure()
 
-    def _read_port(self) -> int:
+    def _read_port(self, process: subprocess.Popen[bytes]) -> int:
         lines: queue.Queue[bytes] = queue.Queue()
+        stdout = process.stdout
+        assert stdout is not None  # started with stdout=PIPE
 
         def drain() -> None:  # keep reading: a provider that prints must never fill the pipe and block the host
-            for line in iter(self.process.stdout.readline, b""):
+            for line in iter(stdout.readline, b""):
                 lines.put(line)
                 self._stdout.append(line.decode(errors="replace"))
             lines.put(b"")
-            self.process.stdout.close()
+            stdout.close()
 
         threading.Thread(target=drain, name="provider-host-stdout", daemon=True).start()
         try:
@@ -259,8 +262,8 @@ class ProviderHost:
             raise HostError(None, f"provider host printed no port within {START_TIMEOUT:.0f}s; "
                                   f"stderr:\n{self.stderr_text()}") from None
         if not line.strip().isdigit():
-            self.process.wait(timeout=5)
-            raise HostError(None, f"provider host did not start (exit code {self.process.returncode}, "
+            process.wait(timeout=5)
+            raise HostError(None, f"provider host did not start (exit code {process.returncode}, "
                                   f"first stdout line {line!r}); stderr:\n{self.stderr_text()}")
         return int(line)
 
@@ -350,7 +353,7 @@ class ProviderHost:
         return CheckResult(_props(response.inputs), [(f.property, f.reason) for f in response.failures])
 
     def diff(self, id: str, urn: str, olds: dict, news: dict, *, old_inputs: dict | None = None,
-             ignore_changes: list[str] = ()) -> DiffResult:
+             ignore_changes: Sequence[str] = ()) -> DiffResult:
         response = self._rpc("Diff", provider_pb2.DiffRequest(
             id=id, olds=self._s(olds), news=self._s(news), old_inputs=self._s(old_inputs),
             ignoreChanges=list(ignore_changes), **_name_and_type(urn)))
@@ -389,7 +392,7 @@ class ProviderHost:
         return response.id, _props(response.properties), _props(response.inputs)
 
     def update(self, id: str, urn: str, olds: dict, news: dict, *, old_inputs: dict | None = None,
-               timeout: float | None = None, ignore_changes: list[str] = ()) -> dict:
+               timeout: float | None = None, ignore_changes: Sequence[str] = ()) -> dict:
         response = self._rpc("Update", provider_pb2.UpdateRequest(
             id=id, olds=self._s(olds), news=self._s(news), old_inputs=self._s(old_inputs), timeout=timeout or 0,
             ignoreChanges=list(ignore_changes), **_name_and_type(urn)))

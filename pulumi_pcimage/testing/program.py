@@ -231,6 +231,9 @@ def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: 
     monitor = _RecordingMonitor(mocks, project, stack)
     outcome: dict[str, Any] = {}
 
+    def program() -> None:  # the program's module globals are not a result
+        runpy.run_path(str(main), run_name="__main__")
+
     def run() -> None:  # on a fresh thread: an empty contextvars context and no event loop yet
         reset_options(project=project, stack=stack, root_directory=str(program_dir), preview=preview,
                       organization="organization")
@@ -242,7 +245,7 @@ def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: 
         loop.set_exception_handler(_drop_unretrieved)
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(main), run_name="__main__")))
+            loop.run_until_complete(run_in_stack(program))
         except BaseException as exc:  # noqa: BLE001 handed to the caller's thread
             outcome["error"] = exc
         finally:
@@ -267,17 +270,17 @@ def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: 
         raise outcome["error"]
     if monitor.stack_outputs is None:
         raise RuntimeError(f"{main} finished but its stack registered no outputs")
-    run = ProgramRun(monitor.stack_outputs, list(mocks.resources), project, stack, list(mocks.steps))
+    result = ProgramRun(monitor.stack_outputs, list(mocks.resources), project, stack, list(mocks.steps))
     if state is not None:
         declared = {step.urn for step in mocks.steps}
         gone = [urn_ for urn_ in state.resources if urn_ not in declared]
         if preview:
-            run.steps += [Step("delete", urn_) for urn_ in gone]
+            result.steps += [Step("delete", urn_) for urn_ in gone]
         else:  # the engine deletes what the program no longer declares, dependents first
             for urn_ in reversed(gone):
                 state.destroy(urn_)
-                run.steps.append(Step("delete", urn_))
-    return run
+                result.steps.append(Step("delete", urn_))
+    return result
 
 
 def destroy_program(run: ProgramRun, host: ProviderHost) -> list[RegisteredResource]:
