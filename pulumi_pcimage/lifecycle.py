@@ -380,8 +380,12 @@ class Lifecycle:
             reasons = []
             _log_validation_messages(s["image_id"], exc.body, redact)
         except BadRequestError as exc:
+            # The API lists every finding: those below validation_failure_level are notes, not why it failed.
+            failing = [e for e in exc.validation_errors if _at_least(e.get("level"), s["validation_failure_level"])]
+            notes = [e for e in exc.validation_errors if e not in failing]
+            _log_validation_messages(s["image_id"], {"validationMessages": notes}, redact)
             reasons = [redact(f"{e.get('type', 'validation')} ({e.get('level', 'ERROR')}): {e.get('message')}")
-                       for e in exc.validation_errors] or [redact(f"the API rejected the configuration: {exc.message}")]
+                       for e in failing] or [redact(f"the API rejected the configuration: {exc.message}")]
         except AuthError as exc:  # no credentials, a wrong stage, the wrong signing region: `up` would fail too
             return [Failure("api_url", redact(f"the API refused the dry run of image {s['image_id']}: {exc}"))]
         except (ApiError, TransportError) as exc:  # unreachable, throttled, 5xx: uncertain, and not the config's fault
@@ -731,6 +735,14 @@ class Lifecycle:
         # Signed for the API's own region (host name, else the session's): the image region is a query
         # parameter on every call, and may differ from where the API is deployed.
         return client_for(self._api_url(s), None, s["aws_profile"], s["role_arn"])
+
+
+LEVELS = ("INFO", "WARNING", "ERROR")
+
+
+def _at_least(level: Any, threshold: str) -> bool:
+    """A finding of `level` fails a build whose validation_failure_level is `threshold` (unknown levels do)."""
+    return level not in LEVELS or LEVELS.index(level) >= LEVELS.index(threshold)
 
 
 def _log_validation_messages(image_id: str, body: Any, redact: Redactor) -> None:

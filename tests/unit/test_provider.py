@@ -117,16 +117,19 @@ def test_check_skips_the_dry_run_when_the_configuration_did_not_change(prov, api
     assert api.calls == []
 
 
-def test_check_reports_one_failure_per_validator_message(prov, api):
+def test_check_reports_the_findings_that_fail_and_logs_the_rest_as_notes(prov, api, caplog):
     api.raise_on["build_image"] = [validation_error(
         ("InstanceTypeValidator", "ERROR", "The instance type 'c6i.xlarge' is not supported."),
-        ("UrlValidator", "WARNING", "The S3 object does not exist.")) for _ in range(2)]
-    result = prov.check({}, inputs())
-    reasons = [(f.property, f.reason) for f in result.failures]
-    assert reasons == [
-        ("image_configuration", "InstanceTypeValidator (ERROR): The instance type 'c6i.xlarge' is not supported."),
-        ("image_configuration", "UrlValidator (WARNING): The S3 object does not exist.")]
-    assert len(prov.check({}, inputs()).failures) == 2 and len(api.ops("build_image")) == 1
+        ("UrlValidator", "WARNING", "The S3 object does not exist.")) for _ in range(3)]
+    with caplog.at_level(logging.WARNING, logger="pulumi_pcimage"):
+        result = prov.check({}, inputs())
+    assert [(f.property, f.reason) for f in result.failures] == [
+        ("image_configuration", "InstanceTypeValidator (ERROR): The instance type 'c6i.xlarge' is not supported.")]
+    assert "UrlValidator (WARNING): The S3 object does not exist." in caplog.text, "a note, not a failure"
+    assert len(prov.check({}, inputs()).failures) == 1 and len(api.ops("build_image")) == 1, "cached"
+    # at validation_failure_level=WARNING the same answer fails on both
+    warning_level = prov.check({}, inputs(validation_failure_level="WARNING"))
+    assert [f.reason.split(" ")[0] for f in warning_level.failures] == ["InstanceTypeValidator", "UrlValidator"]
 
 
 def test_an_unreachable_api_is_a_warning_not_a_failure(prov, api, caplog):
