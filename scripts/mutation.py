@@ -44,6 +44,10 @@ COMPARE_FLIP = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: 
                 ast.LtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
 BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult}
 SKIP_FIELDS = {"annotation", "returns", "decorator_list", "type_comment"}
+DOC_KEYWORDS = {"description", "doc_type"}  # documentation text (tests/docs holds it to the README)
+# Plugins the fast folders never use: loading them costs about a second per mutant.
+PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:benchmark",
+               "-p", "no:pcimage_emulator", "-o", "addopts=", "--timeout=60"]
 
 
 # ---------------------------------------------------------------- mutants
@@ -78,6 +82,10 @@ def _walk(tree: ast.AST):
             return
         if isinstance(node, ast.Expr) and _is_log_call(node.value) or _is_log_call(node):
             return
+        if isinstance(node, ast.keyword) and node.arg in DOC_KEYWORDS:
+            return
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":
+            return  # a type
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -187,6 +195,12 @@ def serve(workdir: str) -> None:
             __import__(heavy)
         except ImportError:
             pass
+    def stop(*_):
+        if CURRENT:
+            os.killpg(CURRENT[0], signal.SIGKILL)
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, stop)
     for line in sys.stdin:
         job = json.loads(line)
         path = Path(workdir, "pulumi_pcimage", f"{job['module']}.py") if job.get("module") else None
@@ -201,6 +215,9 @@ def serve(workdir: str) -> None:
         print(json.dumps(answer), flush=True)
 
 
+CURRENT: list[int] = []  # the forked child running now (killed with the worker)
+
+
 def _run_child(job: dict) -> dict:
     out_file = tempfile.mktemp(prefix="mutation-", suffix=".json")
     pid = os.fork()
@@ -213,6 +230,7 @@ def _run_child(job: dict) -> dict:
             code = _child(job, out_file)
         finally:
             os._exit(code)
+    CURRENT[:] = [pid]
     deadline = time.monotonic() + job["timeout"]
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -234,7 +252,7 @@ def _run_child(job: dict) -> dict:
 def _child(job: dict, out_file: str) -> int:
     import pytest
 
-    args = ["-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--timeout=60", *job["tests"]]
+    args = ["-x", *PYTEST_ARGS, *job["tests"]]
     if job.get("coverage"):
         return _coverage_child(args, out_file)
     return pytest.main(args)
@@ -288,7 +306,7 @@ class Worker:
             return json.loads(self.proc.stdout.readline())
 
     def close(self) -> None:
-        self.proc.stdin.close()
+        self.proc.terminate()
         self.proc.wait(timeout=30)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -312,8 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", default=MODULES, help=f"modules of pulumi_pcimage ({', '.join(MODULES)})")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--list-survivors", action="store_true", help="list accepted survivors too")
+    parser.add_argument("--verbose", action="store_true", help="print each mutant's verdict as it comes")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # through the finally below: workers stopped
     if options.serve:
         serve(options.serve)
         return 0
@@ -361,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
                     free_lock.notify()
             if answer["timeout"]:
                 return mutant, "killed (timeout)"
+            if answer["code"] not in (0, 1):  # 2+: interrupted, usage or collection error (e.g. a broken import)
+                return mutant, f"killed (pytest exit {answer['code']})"
             return mutant, "survived" if answer["code"] == 0 else "killed"
 
         done = 0
@@ -368,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
             for mutant, verdict in pool.map(run, jobs):
                 results[mutant.module].append((mutant, verdict))
                 done += 1
+                if options.verbose:
+                    print(f"  {verdict:<16} {mutant.key}", flush=True)
                 if done % 50 == 0:
                     print(f"  {done}/{len(jobs)} mutants ({time.monotonic() - started:.0f}s)", flush=True)
     finally:
@@ -383,9 +407,9 @@ def _tests_for(mutant: Mutant, by_line: dict[str, list[str]]) -> list[str] | Non
         contexts.update(by_line.get(str(line), ()))
     if not contexts:
         return None
-    if "" in contexts:  # run at import (or outside any test): any test may notice
-        return list(TEST_DIRS)
-    return sorted({c.split("|")[0] for c in contexts})
+    if "" in contexts:  # run at import: every test that runs any of the module's code may notice
+        contexts = {c for cs in by_line.values() for c in cs}
+    return sorted({c.split("|")[0] for c in contexts if c}) or None
 
 
 def report(results: dict[str, list[tuple[Mutant, str]]], list_all: bool, elapsed: float) -> int:
