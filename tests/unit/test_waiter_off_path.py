@@ -131,3 +131,17 @@ def test_timeout_error_keeps_what_it_waited_for():
     with pytest.raises(waiter.WaitTimeout) as timeout:
         image.wait(waiter.BUILD, timeout=90)
     assert (timeout.value.what, timeout.value.seconds, timeout.value.last_status) == ("image x", 90, "BUILD_IN_PROGRESS")
+
+
+def test_throttling_at_the_very_first_poll_doubles_the_first_delay():
+    image = Script(done_at=600, errors={1: ThrottledError("Rate exceeded")})
+    image.wait(waiter.BUILD)
+    assert image.sleeps[:2] == [10, 15], "5 s doubled once, then the normal 15 s"
+
+
+def test_an_unreachable_api_after_throttling_polls_at_the_normal_pace():
+    from pulumi_pcimage.errors import TransportError
+
+    image = Script(done_at=600, errors={2: ThrottledError("Rate exceeded"), 3: TransportError("connection reset")})
+    image.wait(waiter.BUILD)
+    assert image.sleeps[:4] == [5, 30, 15, 15], "only throttling slows polling down"
