@@ -121,3 +121,35 @@ def test_install_is_idempotent_and_a_malformed_record_is_left_to_logging(records
     assert logging.getLogRecordFactory() is factory
     record = logging.getLogger("botocore").makeRecord("botocore", logging.DEBUG, "f", 1, "%s %s", ("one",), None)
     assert (record.msg, record.args) == ("%s %s", ("one",))
+
+
+# ---------------------------------------------------------------- adoption verdicts
+
+ME, OTHER = "proj/dev/hpc-base@0123456789abcdef", "other/prod/img@fedcba9876543210"
+
+
+@pytest.mark.parametrize("same, owner, generation, adopt, started, verdict", [
+    (True, ME, "g2", False, False, identity.ADOPT),  # our earlier attempt (another generation): wait for it
+    (True, ME, "g1", False, False, identity.REPLACED_GENERATION),  # the live image a replacement replaces
+    (True, ME, "g1", False, True, identity.ADOPT),  # this very Create's own lost build
+    (True, OTHER, "g1", False, False, identity.FOREIGN),
+    (True, OTHER, "g1", True, False, identity.ADOPT),  # adopt_existing takes it over
+    (False, ME, "g2", True, False, identity.PREVIOUS_CONFIGURATION),
+    (False, OTHER, "g2", True, False, identity.FOREIGN),
+    (None, ME, "g1", True, True, identity.FOREIGN),  # unreadable configuration: never adopted
+])
+def test_adoption_verdicts(same, owner, generation, adopt, started, verdict):
+    found = identity.Existing(same_configuration=same, owner=owner, generation=generation)
+    assert identity.adoption(found, owner=ME, generation="g1", adopt_existing=adopt, started_here=started) == verdict
+
+
+def test_no_generation_on_either_side_is_the_same_generation():
+    found = identity.Existing(same_configuration=True, owner=ME, generation=None)
+    assert identity.adoption(found, owner=ME, generation="", adopt_existing=False) == identity.REPLACED_GENERATION
+    found = identity.Existing(same_configuration=True, owner=ME, generation="")
+    assert identity.adoption(found, owner=ME, generation=None, adopt_existing=False) == identity.REPLACED_GENERATION
+
+
+def test_an_empty_owner_is_nobodys():
+    found = identity.Existing(same_configuration=False, owner="", generation=None)
+    assert identity.adoption(found, owner="", generation="g", adopt_existing=False) == identity.FOREIGN
