@@ -31,3 +31,11 @@ def test_accepted_urls(url, normalised):
 def test_refused_urls_name_the_rule(url, rule):
     with pytest.raises(EndpointNotConfigured, match=rule):
         normalize_api_url(url)
+
+
+def test_the_message_names_the_setting_and_the_value():
+    with pytest.raises(EndpointNotConfigured) as raised:
+        normalize_api_url("http://10.0.0.8/prod")
+    assert str(raised.value).startswith("api_url 'http://10.0.0.8/prod' must be https: over plain http")
+    with pytest.raises(EndpointNotConfigured, match=r"^environment variable PCLUSTER_API_URL is not a valid URL: "):
+        normalize_api_url("http://127.0.0.1:port/prod", "environment variable PCLUSTER_API_URL")
