@@ -36,9 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["config", "fields", "identity", "endpoint", "client", "waiter", "lifecycle", "redact", "provider"]
-# The fast tests: tests/unit, tests/client, and the two pure-function files of tests/security (YAML limits,
-# redaction patterns) that hold the core's limits; the other folders drive the real provider host and are slow.
+# The fast tests: tests/unit, tests/client, the files of tests/security that need no host and no moto (YAML limits,
+# redaction, the presigned fetch, redirects: seconds), and the README's field table; the rest is slow.
 TEST_DIRS = ["tests/unit", "tests/client", "tests/security/test_yaml_limits.py", "tests/security/test_redaction.py",
+             "tests/security/test_presigned_fetch.py", "tests/security/test_redirects.py",
              "tests/docs/test_readme.py::test_the_field_table_is_the_one_generated_from_the_field_declarations"]
 ACCEPTED_FILE = ROOT / "tests" / "MUTANTS.md"
 TARGET = 0.90
