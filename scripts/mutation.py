@@ -201,8 +201,11 @@ def serve(workdir: str) -> None:
         except ImportError:
             pass
     def stop(*_):
-        if CURRENT:
-            os.killpg(CURRENT[0], signal.SIGKILL)
+        try:
+            if CURRENT:
+                os.killpg(CURRENT[0], signal.SIGKILL)
+        except ProcessLookupError:  # it had just ended
+            pass
         os._exit(1)
 
     signal.signal(signal.SIGTERM, stop)
