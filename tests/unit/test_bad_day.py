@@ -5,6 +5,7 @@ polling speed, so a three-hour build wait costs milliseconds and a waiter regres
 """
 
 import logging
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -277,3 +278,78 @@ def test_an_existing_image_whose_configuration_is_not_yaml_is_not_adopted(prov, 
     with pytest.raises(ImageClash, match="its configuration could not be read"):
         create(prov, image_configuration=CHANGED)
     assert api.ops("delete_image") == [], "nothing deleted"
+
+
+def test_a_failed_build_waits_for_its_cleanup_within_delete_timeout_minutes(prov, api, clock):
+    follow(api, clock, *FAILED)
+    api.delete_script = ["DELETE_IN_PROGRESS"] * 30 + ["GONE"]  # about ten minutes of deleting
+    with pytest.raises(BuildFailed, match="the failed image was deleted, so the next `pulumi up` builds it again"):
+        create(prov)
+    assert "hpc-base" not in api.images and clock.now > 15 * MINUTE
+
+
+# ---------------------------------------------------------------- conflicts, update, refresh
+
+def test_our_image_from_a_previous_configuration_is_not_adopted(prov, api):
+    create(prov)
+    with pytest.raises(ImageClash, match=r"image id 'hpc-base' holds this resource's image built from its previous "
+                                         r"configuration \(status BUILD_COMPLETE\)"):
+        create(prov, image_configuration=CHANGED)
+    assert len(api.ops("build_image")) == 2 and api.ops("delete_image") == []
+
+
+def test_our_image_being_deleted_is_waited_out_and_built_again(prov, api, clock):
+    create(prov)
+    api.images["hpc-base"].script = ["DELETE_IN_PROGRESS"]
+    api.delete_script = ["DELETE_IN_PROGRESS", "GONE"]
+    result = create(prov)
+    assert result.outs["image_build_status"] == "BUILD_COMPLETE" and len(api.ops("build_image")) == 3
+
+
+def test_a_build_whose_answers_keep_getting_lost_is_tried_four_times(prov, api):
+    from pulumi_pcimage.errors import UnknownOutcomeError
+
+    api.raise_on["build_image"] = [UnknownOutcomeError(f"connection reset {n}") for n in range(6)]
+    with pytest.raises(UnknownOutcomeError, match="connection reset 3"):
+        create(prov)
+    assert len(api.ops("build_image")) == 4 and api.images == {}
+
+
+def outputs_of(prov, api):
+    return create(prov).outs
+
+
+@pytest.mark.parametrize("error, says", [
+    (NotFoundError("no such image"), "cannot be found through the new api_url (describe_image in us-east-1 answered "
+                                     "404); nothing was changed"),
+    (TransportError("connection refused"), "could not be checked through the new api_url: connection refused; "
+                                           "nothing was changed"),
+])
+def test_an_update_to_an_endpoint_that_cannot_see_the_image_changes_nothing(prov, api, error, says):
+    olds = outputs_of(prov, api)
+    api.raise_on["describe_image"] = [error]
+    news = prov.check(olds, {**inputs(validate_on_preview=False), "api_url": "http://127.0.0.1:2/prod"}).inputs
+    with pytest.raises(Exception, match=re.escape(f"image 'hpc-base' {says}")):
+        prov.update("hpc-base", olds, news)
+
+
+def test_an_update_to_an_endpoint_that_sees_the_image_keeps_its_outputs(prov, api):
+    olds = outputs_of(prov, api)
+    news = prov.check(olds, {**inputs(validate_on_preview=False), "api_url": "http://127.0.0.1:2/prod"}).inputs
+    result = prov.update("hpc-base", olds, news)
+    assert result.outs["api_url"] == "http://127.0.0.1:2/prod" and result.outs["ami_id"] == "ami-0f00"
+    assert [c[0] for c in api.calls[-1:]] == ["describe_image"]
+
+
+@pytest.mark.parametrize("status, extra, replaced", [
+    ("BUILD_FAILED", {}, ["image_build_status"]),
+    ("DELETE_FAILED", {}, ["image_build_status"]),
+    ("BUILD_COMPLETE", {"ec2AmiInfo": {"amiName": "x"}}, ["ami_id"]),
+])
+def test_a_refresh_that_finds_the_image_unusable_plans_its_rebuild(prov, api, status, extra, replaced):
+    olds = outputs_of(prov, api)
+    api.images["hpc-base"].script, api.images["hpc-base"].extra = [status], extra
+    _, refreshed = lifecycle.Lifecycle().read("hpc-base", olds)
+    plan = lifecycle.Lifecycle().diff("hpc-base", refreshed, prov.check(refreshed, inputs(
+        validate_on_preview=False)).inputs)
+    assert plan.replaces == replaced and plan.delete_before_replace is True
