@@ -353,3 +353,31 @@ def test_a_refresh_that_finds_the_image_unusable_plans_its_rebuild(prov, api, st
     plan = lifecycle.Lifecycle().diff("hpc-base", refreshed, prov.check(refreshed, inputs(
         validate_on_preview=False)).inputs)
     assert plan.replaces == replaced and plan.delete_before_replace is True
+
+
+def test_a_replacement_never_adopts_the_live_image_it_replaces(prov, api):
+    checked = prov.check({}, inputs(validate_on_preview=False)).inputs
+    prov.create(checked)
+    with pytest.raises(ImageClash, match=r"image id 'hpc-base' is held by the image this replacement would replace "
+                                         r"\(status BUILD_COMPLETE\)"):
+        prov.create(checked)  # `pulumi up --replace`: the same inputs, the same generation
+    (_, _, first), _ = api.ops("build_image")
+    assert f"Value: '{checked['generation']}'" in first["configuration"] or \
+        f"Value: {checked['generation']}" in first["configuration"], "the build carries the resource's generation"
+
+
+def test_the_provider_property_of_the_dynamic_host_is_not_an_unknown_property(prov, api):
+    result = prov.check({}, {**inputs(validate_on_preview=False), "__provider": "pickled"})
+    assert result.failures == []
+    failures = {f.property for f in prov.check({}, {**inputs(validate_on_preview=False), "provider": "x"}).failures}
+    assert failures == {"provider"}
+
+
+def test_a_long_build_log_line_is_cut_at_300_characters(prov, api, clock):
+    follow(api, clock, *FAILED)
+    api.log_lines = ["start", "error: " + "x" * 5000]
+    with pytest.raises(BuildFailed) as failure:
+        create(prov)
+    lines = str(failure.value).splitlines()
+    cut = [line.strip() for line in lines if line.strip().startswith("error: ")]
+    assert cut == ["error: " + "x" * 292 + "…"]
