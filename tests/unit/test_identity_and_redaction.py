@@ -153,3 +153,13 @@ def test_no_generation_on_either_side_is_the_same_generation():
 def test_an_empty_owner_is_nobodys():
     found = identity.Existing(same_configuration=False, owner="", generation=None)
     assert identity.adoption(found, owner="", generation="g", adopt_existing=False) == identity.FOREIGN
+
+
+@pytest.mark.parametrize("name, stem", [
+    ("v2-image", "v2-image"),  # a letter then a digit: kept as it is
+    ("Xray-X", "Xray-X"),  # only separators are trimmed, whatever letters the name ends with
+    ("1X", "img-1X"),
+    ("a" * 116 + "X" * 50, "a" * 116 + "X"),  # cut to 128 with the digest
+])
+def test_a_derived_id_keeps_every_letter_of_the_name(name, stem):
+    assert re.fullmatch(rf"{stem}-[0-9a-f]{{10}}", identity.derive_image_id(urn(name), CONFIG, "us-east-1"))
