@@ -138,9 +138,9 @@ def _mutations(node: ast.AST, parent: ast.AST | None) -> list[tuple[str, callabl
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("min", "max"):
         out.append(("min/max", lambda n, p: setattr(n.func, "id", "max" if n.func.id == "min" else "min")))
     elif isinstance(node, ast.IfExp):
-        out.append(("swap branches", lambda n, p: (setattr(n, "body", n.orelse), setattr(n, "orelse", n.body))))
+        out.append(("swap branches", _swap))
     elif isinstance(node, ast.If) and node.orelse:
-        out.append(("swap if/else", lambda n, p: (setattr(n, "body", n.orelse), setattr(n, "orelse", n.body))))
+        out.append(("swap if/else", _swap))
     elif isinstance(node, ast.ExceptHandler):
         out.append(("handler re-raises", lambda n, p: setattr(n, "body", [ast.Raise()])))
     if isinstance(node, ast.Return) and node.value is not None and not (
@@ -151,6 +151,10 @@ def _mutations(node: ast.AST, parent: ast.AST | None) -> list[tuple[str, callabl
         if not (isinstance(node, ast.Assign) and isinstance(parent, (ast.Module, ast.ClassDef))):  # names needed
             out.append(("remove statement", lambda n, p: _replace(p, n, ast.Pass())))
     return out
+
+
+def _swap(node: ast.AST, parent: ast.AST) -> None:
+    node.body, node.orelse = node.orelse, node.body
 
 
 def _replace(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:

@@ -163,3 +163,14 @@ def test_an_empty_owner_is_nobodys():
 ])
 def test_a_derived_id_keeps_every_letter_of_the_name(name, stem):
     assert re.fullmatch(rf"{stem}-[0-9a-f]{{10}}", identity.derive_image_id(urn(name), CONFIG, "us-east-1"))
+
+
+def test_a_fresh_process_redacts_library_records_after_install():
+    import subprocess
+    import sys
+
+    code = ("import logging\nfrom pulumi_pcimage import redact\nredact.install()\n"
+            "print(logging.getLogger('urllib3').makeRecord('urllib3', 10, 'f', 1, '%s', ('X-Amz-Signature=abc',), "
+            "None).getMessage())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out == "X-Amz-Signature=REDACTED\n"

@@ -44,7 +44,7 @@ def test_inside_the_host_progress_goes_to_stderr_with_a_prefix(bare_log, monkeyp
     (handler,) = log.handlers
     assert handler.stream is sys.stderr and log.level == logging.INFO
     log.info("image x: BUILD_IN_PROGRESS after 5s")
-    assert "pulumi_pcimage: image x: BUILD_IN_PROGRESS after 5s" in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines() == ["pulumi_pcimage: image x: BUILD_IN_PROGRESS after 5s"]
 
 
 def test_outside_the_host_or_with_handlers_nothing_is_added(bare_log, monkeypatch):
@@ -56,3 +56,7 @@ def test_outside_the_host_or_with_handlers_nothing_is_added(bare_log, monkeypatc
     log.handlers.append(mine)
     provider._log_to_stderr()
     assert log.handlers == [mine], "the user's own handler is kept alone"
+
+
+def test_the_provider_state_entry_is_plain_it_holds_no_secret():
+    assert provider.CustomImageProvider.serialize_as_secret_always is False
