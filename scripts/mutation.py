@@ -63,6 +63,7 @@ class Mutant:
     index: int  # position of the node in the walk
     choice: int  # which mutation of that node
     lines: tuple[int, int]
+    statement: tuple[int, int]  # the enclosing statement's lines: coverage names a multi-line one by its first
     key: str  # stable name: module, enclosing function, what changed (no line numbers: they move)
 
 
@@ -81,8 +82,8 @@ def _is_docstring(node: ast.AST, parent: ast.AST | None) -> bool:
 
 
 def _walk(tree: ast.AST):
-    """(node, parent, qualname) in a fixed order, skipping what is never mutated."""
-    def visit(node, parent, qual):
+    """(node, parent, qualname, statement) in a fixed order, skipping what is never mutated."""
+    def visit(node, parent, qual, statement=None):
         if isinstance(node, (ast.Import, ast.ImportFrom, ast.JoinedStr)) or _is_docstring(node, parent):
             return
         if isinstance(node, ast.Expr) and _is_log_call(node.value) or _is_log_call(node):
@@ -95,13 +96,14 @@ def _walk(tree: ast.AST):
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             qual = f"{qual}.{node.name}" if qual else node.name
-        yield node, parent, qual
+        statement = node if isinstance(node, ast.stmt) else statement
+        yield node, parent, qual, statement
         for name, value in ast.iter_fields(node):
             if name in SKIP_FIELDS:
                 continue
             for child in value if isinstance(value, list) else [value]:
                 if isinstance(child, ast.AST):
-                    yield from visit(child, node, qual)
+                    yield from visit(child, node, qual, statement)
     yield from visit(tree, None, "")
 
 
@@ -172,18 +174,20 @@ def _replace(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
 
 def mutants_of(module: str, source: str) -> list[Mutant]:
     result, seen = [], {}
-    for index, (node, parent, qual) in enumerate(_walk(ast.parse(source))):
+    for index, (node, parent, qual, statement) in enumerate(_walk(ast.parse(source))):
         for choice, (what, _) in enumerate(_mutations(node, parent)):
             label = f"{module}:{qual or '<module>'}: {what}: {_short(node)}"
             seen[label] = seen.get(label, 0) + 1
             key = label if seen[label] == 1 else f"{label} (#{seen[label]})"
-            result.append(Mutant(module, index, choice, (node.lineno, node.end_lineno or node.lineno), key))
+            around = statement or node
+            result.append(Mutant(module, index, choice, (node.lineno, node.end_lineno or node.lineno),
+                                 (around.lineno, around.end_lineno or around.lineno), key))
     return result
 
 
 def mutated_source(source: str, mutant: Mutant) -> str:
     tree = ast.parse(source)
-    for index, (node, parent, _) in enumerate(_walk(tree)):
+    for index, (node, parent, _, _) in enumerate(_walk(tree)):
         if index == mutant.index:
             _mutations(node, parent)[mutant.choice][1](node, parent)
             return ast.unparse(ast.fix_missing_locations(tree))
@@ -419,8 +423,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _tests_for(mutant: Mutant, by_line: dict[str, list[str]]) -> list[str] | None:
     contexts = set()
-    for line in range(mutant.lines[0], mutant.lines[1] + 1):
-        contexts.update(by_line.get(str(line), ()))
+    for first, last in (mutant.lines, mutant.statement):  # the node's own lines, else its statement's
+        for line in range(first, last + 1):
+            contexts.update(by_line.get(str(line), ()))
+        if contexts:
+            break
     if not contexts:
         return None
     if "" in contexts:  # run at import: every test that runs any of the module's code may notice

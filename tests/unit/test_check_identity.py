@@ -97,3 +97,12 @@ def test_dry_run_warnings_are_logged_and_pass(prov, api, caplog):
     with caplog.at_level(logging.WARNING, logger="pulumi_pcimage"):
         assert prov.check({}, inputs()).failures == []
     assert "image hpc-base: UrlValidator (WARNING): bucket is slow" in caplog.text
+
+
+def test_a_renamed_resource_keeps_its_image_while_the_build_is_the_same(prov, api):
+    first = check(prov, image_id=None).inputs
+    renamed = check(prov, olds=first, image_id=None, owner=urn("renamed"), image_configuration=REFORMATTED).inputs
+    assert [renamed[k] for k in ("image_id", "owner", "generation")] == [first[k] for k in ("image_id", "owner",
+                                                                                         "generation")]
+    moved = check(prov, olds=first, image_id=None, owner=urn("renamed"), region="eu-west-1").inputs
+    assert moved["image_id"].startswith("renamed-") and moved["owner"].startswith("proj/dev/renamed@")
