@@ -95,3 +95,24 @@ def test_invalid_yaml_says_where_and_the_public_text_quotes_nothing():
 def test_a_value_that_is_neither_text_nor_a_mapping_names_its_type():
     with pytest.raises(ConfigError, match="must be YAML text or a mapping, got int"):
         config.load(42)
+
+
+def test_a_parent_image_the_schema_lets_through_is_still_refused_in_plain_words():
+    problems = config.validate(config.load("Build: {InstanceType: c6i.xlarge, ParentImage: amiroot}"))
+    assert [str(p) for p in problems] == [
+        "Build.ParentImage: 'amiroot' must be an AMI id (ami-...) or an image ARN (arn:...)"]
+
+
+def test_without_botocore_s_instance_type_list_a_typo_gets_no_suggestion_and_no_crash(monkeypatch):
+    import botocore.session
+
+    def broken():
+        raise RuntimeError("no data")
+
+    config._ec2_instance_types.cache_clear()
+    monkeypatch.setattr(botocore.session, "get_session", broken)
+    try:
+        assert config.validate(config.load("Build: {InstanceType: c6i.xlarg, ParentImage: ami-0123456789abcdef0}")) \
+            == []
+    finally:
+        config._ec2_instance_types.cache_clear()
