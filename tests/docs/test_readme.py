@@ -188,7 +188,10 @@ def test_the_stack_snippet_runs_as_a_users_test(pytester):
 
 
 def test_every_python_block_is_valid_python():
-    for block in code_blocks(README, "python"):
+    blocks = code_blocks(README, "python")
+    # The quickstart, the two testing snippets and more: a README that lost its samples must not pass.
+    assert len(blocks) >= 4, f"README has {len(blocks)} python code blocks"
+    for block in blocks:
         ast.parse(block)
 
 

@@ -1,0 +1,118 @@
+"""Configuration text limits at their exact edges (README, "Security guarantees"): 1 MiB of text, 4 MiB of characters
+and 100,000 values once aliases are written out, 64 levels; the same limits for a mapping given as is."""
+
+import pytest
+
+from pulumi_pcimage import config
+from pulumi_pcimage.config import ConfigError
+
+BUILD = "Build: {InstanceType: c6i.xlarge, ParentImage: ami-0123456789abcdef0}\n"
+MiB = 1024 * 1024
+
+
+def test_text_of_exactly_one_mib_is_read_and_one_character_more_is_refused():
+    text = BUILD + "#" + "x" * (MiB - len(BUILD) - 2) + "\n"
+    assert len(text) == MiB and config.load(text)["Build"]["InstanceType"] == "c6i.xlarge"
+    with pytest.raises(ConfigError, match="is 1,048,577 characters long, more than the 1,048,576 allowed"):
+        config.load(text + " ")
+
+
+def nested(levels: int) -> str:
+    return "{a: " * levels + "1" + "}" * levels
+
+
+def nested_dict(levels: int) -> dict:
+    doc: dict = {"leaf": 1}
+    for _ in range(levels - 1):
+        doc = {"a": doc}
+    return doc
+
+
+@pytest.mark.parametrize("form", ["text", "mapping"])
+def test_sixty_four_levels_are_read_and_sixty_five_refused(form):
+    make = nested if form == "text" else nested_dict
+    config.load(make(64))
+    with pytest.raises(ConfigError, match="is nested more than 64 levels deep"):
+        config.load(make(65))
+
+
+@pytest.mark.parametrize("form", ["text", "mapping"])
+def test_one_hundred_thousand_values_are_read_and_one_more_refused(form):
+    # a mapping, its key, a list: 3 values, then the list's items
+    def doc(items):
+        return f"k: [{', '.join('x' * items)}]" if form == "text" else {"k": ["x"] * items}
+    if form == "mapping":  # reading 100,000 values of text takes seconds: its edge is held by the mapping form
+        assert len(config.load(doc(99_997))["k"]) == 99_997
+    with pytest.raises(ConfigError, match="expands to more than 100,000 values once its YAML aliases are written out"):
+        config.load(doc(99_998))
+
+
+def test_four_mib_of_characters_once_aliases_are_written_out_and_one_more_refused():
+    # every scalar costs its length + 1, every mapping or list 1: here 6 + 4095 * 1024 + 2 + (m + 1)
+    def text(m):
+        return f"a: &x {'v' * 1023}\nb: [{', '.join(['*x'] * 4094)}]\nc: {'w' * m}\n"
+    doc = config.load(text(1015))
+    assert len(doc["b"]) == 4094 and len(doc["c"]) == 1015
+    with pytest.raises(ConfigError, match="expands to more than 4,194,304 characters"):
+        config.load(text(1016))
+    with pytest.raises(ConfigError, match="expands to more than 4,194,304 characters"):
+        config.load({"a": "v" * 1023, "b": ["v" * 1023] * 4094, "c": "w" * 1016})
+    config.load({"a": "v" * 1023, "b": ["v" * 1023] * 4094, "c": "w" * 1015})
+
+
+def test_a_mapping_that_contains_itself_is_refused():
+    doc: dict = {"Build": {}}
+    doc["Build"]["again"] = doc
+    with pytest.raises(ConfigError, match="refers to itself"):
+        config.load(doc)
+
+
+def test_a_shared_part_of_a_mapping_counts_each_time_it_appears():
+    part = {"k": "v" * 1023}
+    with pytest.raises(ConfigError, match="4,194,304 characters"):
+        config.load({"x": [part] * 4096})
+
+
+@pytest.mark.parametrize("value, message", [
+    ("", "must be a YAML mapping with at least a Build section, but it is empty"),
+    ("- a\n- b\n", "must be a YAML mapping with at least a Build section, but it is a list"),
+    ("just text", "must be a YAML mapping with at least a Build section, but it is a str"),
+])
+def test_a_configuration_that_is_not_a_mapping_says_what_it_is(value, message):
+    with pytest.raises(ConfigError) as raised:
+        config.load(value)
+    assert str(raised.value) == message and raised.value.public == message
+
+
+def test_invalid_yaml_says_where_and_the_public_text_quotes_nothing():
+    with pytest.raises(ConfigError) as raised:
+        config.load("Build:\n  InstanceType: c6i.xlarge\n  ParentImage: [ami-secret-123\n")
+    assert str(raised.value).startswith("is not valid YAML: ")
+    assert raised.value.public.startswith("is not valid YAML at line 4, column 1: ")
+    assert "ami-secret-123" not in raised.value.public
+
+
+def test_a_value_that_is_neither_text_nor_a_mapping_names_its_type():
+    with pytest.raises(ConfigError, match="must be YAML text or a mapping, got int"):
+        config.load(42)
+
+
+def test_a_parent_image_the_schema_lets_through_is_still_refused_in_plain_words():
+    problems = config.validate(config.load("Build: {InstanceType: c6i.xlarge, ParentImage: amiroot}"))
+    assert [str(p) for p in problems] == [
+        "Build.ParentImage: 'amiroot' must be an AMI id (ami-...) or an image ARN (arn:...)"]
+
+
+def test_without_botocore_s_instance_type_list_a_typo_gets_no_suggestion_and_no_crash(monkeypatch):
+    import botocore.session
+
+    def broken():
+        raise RuntimeError("no data")
+
+    config._ec2_instance_types.cache_clear()
+    monkeypatch.setattr(botocore.session, "get_session", broken)
+    try:
+        assert config.validate(config.load("Build: {InstanceType: c6i.xlarg, ParentImage: ami-0123456789abcdef0}")) \
+            == []
+    finally:
+        config._ec2_instance_types.cache_clear()
