@@ -52,6 +52,7 @@ from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grp
 
 UNKNOWN = rpc.UNKNOWN
 START_TIMEOUT = 30.0  # seconds for the host to print its port; generous for a loaded 2-core CI machine
+DEFAULT_PROJECT = "test-project"  # ProviderHost's and urn()'s project when no Pulumi.yaml names one
 LONG_CALL_MARGIN = 600.0  # seconds beyond a resource's own timeouts before a Create or Delete call is given up
 
 
@@ -180,10 +181,14 @@ class _EngineLog(engine_pb2_grpc.EngineServicer):
 class ProviderHost:
     """One running SDK provider host; use as a context manager (it never outlives the ``with`` block)."""
 
-    def __init__(self, project_dir: str | os.PathLike | None = None, *, project: str = "test-project",
+    def __init__(self, project_dir: str | os.PathLike | None = None, *, project: str | None = None,
                  env: dict[str, str] | None = None, config: dict[str, Any] | None = None,
                  max_workers: int | None = None, call_timeout: float | None = 300.0,
                  command: list[str] | None = None):
+        # As the CLI does: the project named in the directory's Pulumi.yaml (else the harness's default).
+        if project is None:
+            named = project_dir is not None and (Path(project_dir) / "Pulumi.yaml").is_file()
+            project = _project_name(project_dir) if named and project_dir is not None else DEFAULT_PROJECT
         self.project = project
         self.config = dict(config or {})
         # gRPC deadline of short calls, so a wedged host fails a test instead of hanging; Create and Delete get the
@@ -446,7 +451,13 @@ class ProviderHost:
         return self._pool.submit(self.delete, *args, **kwargs)
 
 
-def urn(name: str, type_: str = "pulumi-python:dynamic:Resource", *, project: str = "test-project",
+def urn(name: str, type_: str = "pulumi-python:dynamic:Resource", *, project: str = DEFAULT_PROJECT,
         stack: str = "stack") -> str:
     """A resource URN as the engine builds it."""
     return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
+def _project_name(project_dir: str | os.PathLike) -> str:
+    from pulumi_pcimage.testing.program import project_name  # one reader of Pulumi.yaml
+
+    return project_name(project_dir)

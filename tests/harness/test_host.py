@@ -149,3 +149,11 @@ def test_host_that_cannot_start_reports_its_stderr(tmp_path):
     with pytest.raises(HostError, match="shadowed SDK refuses to start"):
         host.__enter__()
     assert host.process.poll() is not None
+
+
+def test_the_project_comes_from_pulumi_yaml_as_the_cli_reads_it():
+    program = Path(__file__).parent / "program"  # Pulumi.yaml: name: toy
+    with ProviderHost(program) as running:
+        assert running.project == "toy"
+    with ProviderHost() as bare:
+        assert bare.project == "test-project" and urn("x").split("::")[1] == "test-project"
