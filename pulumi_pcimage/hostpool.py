@@ -26,6 +26,7 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,12 @@ def configured_workers(environ: dict | None = None) -> int:
 
 def _pool_running_current_thread() -> ThreadPoolExecutor | None:
     me = threading.current_thread()
+    # A pool's worker runs _worker(weakref-to-pool, ...): it knows its pool before the pool has added it to
+    # `_threads` (start() comes first, so the first request can get here earlier than that).
+    args = getattr(me, "_args", ())
+    owner = args[0]() if args and isinstance(args[0], weakref.ref) else None
+    if isinstance(owner, ThreadPoolExecutor):
+        return owner
     for obj in gc.get_objects():
         if isinstance(obj, ThreadPoolExecutor) and me in getattr(obj, "_threads", ()):
             return obj

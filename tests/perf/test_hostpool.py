@@ -131,3 +131,13 @@ def test_a_thread_the_system_refuses_leaves_the_request_waiting_instead_of_faili
                                           ("many", hostpool.NO_CEILING)])
 def test_the_ceiling_comes_from_the_environment(raw, workers):
     assert hostpool.configured_workers({hostpool.ENV_VAR: raw}) == workers
+
+
+def test_the_first_request_finds_its_pool_before_the_pool_has_recorded_its_thread(in_host):
+    # ThreadPoolExecutor starts a worker before adding it to `_threads`: under load the first request runs first
+    def raise_unrecorded() -> int | None:
+        pool._threads.discard(threading.current_thread())
+        return hostpool.raise_host_worker_limit(12)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert pool.submit(raise_unrecorded).result() == 12 and pool._max_workers == 12
