@@ -134,10 +134,12 @@ def test_the_ceiling_comes_from_the_environment(raw, workers):
 
 
 def test_the_first_request_finds_its_pool_before_the_pool_has_recorded_its_thread(in_host):
-    # ThreadPoolExecutor starts a worker before adding it to `_threads`: under load the first request runs first
-    def raise_unrecorded() -> int | None:
-        pool._threads.discard(threading.current_thread())
-        return hostpool.raise_host_worker_limit(12)
+    # ThreadPoolExecutor starts a worker before adding it to `_threads`: under load the first request runs first.
+    # A pool that never records its threads makes that moment last.
+    class Unrecorded(set):
+        def add(self, item: object) -> None:
+            pass
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        assert pool.submit(raise_unrecorded).result() == 12 and pool._max_workers == 12
+        pool._threads = Unrecorded()  # type: ignore[assignment]
+        assert pool.submit(hostpool.raise_host_worker_limit, 12).result() == 12 and pool._max_workers == 12
