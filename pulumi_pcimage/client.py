@@ -61,7 +61,8 @@ class RetryPolicy:
 
     max_attempts: int = 8
     # A refused connection, an unknown host or a silent endpoint rarely heals within seconds: a few quick tries,
-    # then a clear error (a build's waiter keeps polling through longer outages on its own).
+    # then a clear error (a build's waiter keeps polling through longer outages on its own). Dropped connections
+    # are not counted here: under load they come and go.
     max_transport_attempts: int = 3
     base_delay: float = 0.5
     max_delay: float = 20.0
@@ -380,7 +381,10 @@ class ParallelClusterClient:
                     raise errors.UnknownOutcomeError(
                         f"{operation}: the request may have reached the API but no answer came back "
                         f"({type(exc).__name__}); it was not repeated: check with describe_image") from exc
-                transport_failures += 1
+                # Refused, unresolvable, timed out: the endpoint is wrong or down, and quick tries are enough. A
+                # connection dropped mid-answer is a passing fault: it gets the policy's full attempts.
+                if _never_sent(exc) or isinstance(exc, requests.Timeout):
+                    transport_failures += 1
                 if last or transport_failures >= policy.max_transport_attempts:
                     raise errors.TransportError(
                         f"{operation}: could not reach the ParallelCluster API at {self.api_url} after "

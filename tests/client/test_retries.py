@@ -56,6 +56,13 @@ def test_dropped_connection_on_a_read_is_retried(client, server, sleeps):
     assert len(server.seen) == 2 and len(sleeps) == 1
 
 
+def test_dropped_connections_are_passing_faults_and_get_every_attempt(client, server, sleeps):
+    # four drops in a row (more than the three quick tries a refused connection gets), then the answer
+    server.script(DROP, DROP, DROP, DROP)
+    assert client.describe_image("hpc-base") == DESCRIBED
+    assert len(server.seen) == 5 and sleeps == [0.5, 1.0, 2.0, 4.0]
+
+
 def test_build_image_whose_connection_drops_after_sending_is_not_repeated(client, server, sleeps):
     server.script(DROP)
     with pytest.raises(errors.UnknownOutcomeError, match="describe_image"):
