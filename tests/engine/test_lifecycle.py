@@ -1,4 +1,12 @@
-"""A CustomImage's life through the SDK's real provider host, against the local ParallelCluster API emulator."""
+"""A CustomImage's life through the SDK's real provider host, against the local ParallelCluster API emulator.
+
+Where confirmed: the engine's sequences (preview = Check + Diff; up = Check, Diff, then Create / Update / a
+replacement with its second Check; refresh = Read; destroy = Delete) are `pulumi_pcimage.testing.Stack`'s, each rule
+cited there from pulumi/pulumi `pkg/resource/deploy/step_generator.go` and `step.go`. The API's answers (validator
+findings, 409 for a taken id, delete visibility, 403 "Missing Authentication Token") are the emulator's, held to AWS's
+own implementation by `tests/conformance/test_conformance.py` (`test_configuration_validation`,
+`test_a_build_from_start_to_deletion`, `test_build_request_errors`).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The package face (`pulumi-resource-pcimage`) started as the engine starts plugins and driven over gRPC with the
-engine's messages, against the local ParallelCluster API emulator; a fake `Engine` service records Log calls."""
+engine's messages, against the local ParallelCluster API emulator; a fake `Engine` service records Log calls.
+
+How the engine starts a plugin (engine address as the argument, the port on stdout) is the SDK's own
+`pulumi.provider.experimental.server.main`; the step sequences are `pulumi_pcimage.testing.Stack`'s, cited there."""
 
 from __future__ import annotations
 

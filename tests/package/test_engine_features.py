@@ -1,5 +1,10 @@
 """What only a package provider can do: import, customTimeouts, a live status line, secrets, cancel, functions
-through Invoke, and many builds at once."""
+through Invoke, and many builds at once.
+
+Where confirmed: import is a Read with an id and no inputs (pulumi/pulumi `step.go` `ImportStep.Apply`), the
+ephemeral Log with a URN is the engine's `Engine.Log` service (`pulumi/runtime/proto/engine.proto`), secrets are
+re-marked on outputs by `annotateSecrets` in `sdk/go/common/resource/plugin/provider_plugin.go`, and `timeout`
+comes from customTimeouts in the Create/Delete requests of `provider.proto`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,11 @@
 """Image identity and replacement safety through the plugin, under the engine's step sequences (the dynamic
-provider's cases in tests/engine/test_identity.py): here the engine, not the program, hands the URN to Check."""
+provider's cases in tests/engine/test_identity.py): here the engine, not the program, hands the URN to Check.
+
+Where confirmed: pulumi/pulumi `step_generator.go` (`generateSteps`: a `--replace` target and a new resource are
+checked with no old inputs, aliases look the old state up under the old URN, `processIgnoreChanges` runs before
+Check; `continueStepsFromDiff`: the second Check, the `deleteBeforeReplace` option overriding the provider) and
+`sdk/go/common/resource/plugin/provider_plugin.go` (the URN in every request); modelled once in
+`pulumi_pcimage/testing/engine.py`."""
 
 from __future__ import annotations
 

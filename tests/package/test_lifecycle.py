@@ -1,5 +1,10 @@
 """A pcimage:index:CustomImage's life through the plugin: the dynamic provider's engine scenarios, with what only
-a package has on top (the URN in Check and Create, camelCase properties, detailed diffs)."""
+a package has on top (the URN in Check and Create, camelCase properties, detailed diffs).
+
+Where confirmed: the engine's sequences as cited in `pulumi_pcimage/testing/engine.py` (pulumi/pulumi
+`step_generator.go`, `step.go`); the request fields a plugin gets (URN, `timeout`, old inputs, detailed diff) in
+`sdk/go/common/resource/plugin/provider_plugin.go` and the SDK's `pulumi/runtime/proto/provider_pb2`; the API's answers
+are the emulator's, held to AWS's implementation by `tests/conformance`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """Nothing is lost when the run or the API goes away mid-build: an interrupted `pulumi up` is adopted by the next
-one, and an emulator restart on the same database is ridden through."""
+one, and an emulator restart on the same database is ridden through.
+
+Where confirmed: a failed or interrupted Create leaves nothing in the engine's state (pulumi/pulumi `step.go`,
+`CreateStep.Apply` records the resource only from Create's answer), so the rerun's Check has no old inputs
+(`step_generator.go` `generateSteps`, `old == nil`); the 409 for a taken id is AWS's (`tests/conformance`)."""
 
 from __future__ import annotations
 
