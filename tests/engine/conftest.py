@@ -98,6 +98,11 @@ def deployment(host: ProviderHost, emulator: Emulator) -> Deployment:
     return Deployment(host, emulator)
 
 
+def agree(emulator: Emulator, *resources: StackResource, region: str = "us-east-1") -> None:
+    """What AWS holds is exactly what the state says."""
+    assert sorted(emulator.images(region=region)) == sorted(r.id for r in resources if r.id)
+
+
 def wait_for(condition, what: str, timeout: float = 60.0) -> None:
     """Test plumbing (not an assertion on timing): block until the emulator shows a state."""
     deadline = time.monotonic() + timeout

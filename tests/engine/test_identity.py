@@ -16,14 +16,9 @@ from pulumi_pcimage.emulator import Emulator
 from pulumi_pcimage.emulator.catalog import official_ami_id
 from pulumi_pcimage.testing import HostError, Options
 
-from .conftest import CONFIG, Deployment, Failed
+from .conftest import CONFIG, Deployment, Failed, agree
 
 BIGGER = CONFIG.replace("c6i.xlarge", "c6i.2xlarge")
-
-
-def agree(emulator: Emulator, *deployments: Deployment, region: str = "us-east-1") -> None:
-    """What AWS holds is exactly what the state says."""
-    assert sorted(emulator.images(region=region)) == sorted(d.id for d in deployments if d.id)
 
 
 # 1. targeted replacement: `pulumi up --replace` (step_generator.go `diff`: ReplaceKeys ["id"], no Diff call;

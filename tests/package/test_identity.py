@@ -13,14 +13,11 @@ import pytest
 
 from pulumi_pcimage.testing import Options, Stack, urn
 
+from tests.engine.conftest import agree
+
 from .conftest import CONFIG, PROJECT, STACK, TYPE, Image
 
 BIGGER = CONFIG.replace("c6i.xlarge", "c6i.2xlarge")
-
-
-def agree(emulator, *images: Image, region: str = "us-east-1") -> None:
-    """What AWS holds is exactly what the state says."""
-    assert sorted(emulator.images(region=region)) == sorted(i.id for i in images if i.id)
 
 
 def test_a_targeted_replacement_never_deletes_the_live_image(plugin, emulator):
