@@ -65,7 +65,9 @@ def test_diff_of_a_costly_configuration_neither_crashes_nor_expands_it(configura
 
 def test_the_limits_leave_room_for_real_configurations():
     tags = "".join(f"    - Key: team-{n}\n      Value: {'v' * 200}\n" for n in range(50))
-    text = BUILD + "Image:\n  Name: hpc\n  Tags:\n" + tags + "DevSettings:\n  Cookbook:\n    ChefCookbook: " + \
-        "https://example.com/" + "c" * 5000 + "\n"
+    components = "".join(f"    - Type: arn\n      Value: arn:aws:imagebuilder:us-east-1:aws:component/c{n}/1.0.0/1\n"
+                         for n in range(30))  # with the 50 tags: 80 mappings side by side, only 3 levels deep
+    text = BUILD + "  Components:\n" + components + "Image:\n  Name: hpc\n  Tags:\n" + tags + \
+        "DevSettings:\n  Cookbook:\n    ChefCookbook: " + "https://example.com/" + "c" * 5000 + "\n"
     assert config.load(text)["Image"]["Tags"][49]["Key"] == "team-49"
     assert check(text) == {}
