@@ -31,6 +31,7 @@ import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,10 @@ class Mutant:
     lines: tuple[int, int]
     statement: tuple[int, int]  # the enclosing statement's lines: coverage names a multi-line one by its first
     key: str  # stable name: module, enclosing function, what changed (no line numbers: they move)
+
+    @property
+    def function(self) -> str:
+        return self.key.split(": ")[0]  # "module:qualified.name"
 
 
 def _is_log_call(node: ast.AST) -> bool:
@@ -274,6 +279,10 @@ def _child(job: dict, out_file: str) -> int:
         return _coverage_child(args, out_file)
 
     class ExitAtOnce:  # the verdict is known: skip pytest's teardown (its garbage collections cost ~0.3 s a mutant)
+        def pytest_runtest_logreport(self, report):
+            if report.failed:  # the test that caught the mutant: the driver tries it first on the next ones
+                Path(out_file).write_text(json.dumps({"failed": report.nodeid}))
+
         @pytest.hookimpl(trylast=True)
         def pytest_sessionfinish(self, session, exitstatus):
             os._exit(int(exitstatus))
@@ -394,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 if options.sample >= 1 or zlib.crc32(mutant.key.encode()) % 1000 < options.sample * 1000:
                     jobs.append((mutant, source))
         results: dict[str, list[tuple[Mutant, str]]] = {m: [] for m in options.modules}
+        catches: defaultdict[str, Counter[str]] = defaultdict(Counter)  # module or function -> test -> mutants caught
         free = list(workers)
         free_lock = threading.Condition()
 
@@ -402,9 +412,11 @@ def main(argv: list[str] | None = None) -> int:
             tests = _tests_for(mutant, lines[mutant.module])
             if tests is None:
                 return mutant, "not covered"
-            # Quickest tests first (with -x a caught mutant ends at its first failure); a hang is caught at three
-            # times what the selected tests took in the baseline, plus pytest's start-up.
-            tests.sort(key=lambda test: durations.get(test, 0.0))
+            # With -x a caught mutant ends at its first failure: first the tests that caught mutants of the same
+            # function, then of the module, then the quickest. A hang is caught at three times what the selected
+            # tests took in the baseline, plus pytest's start-up.
+            here, module = catches[mutant.function], catches[mutant.module]
+            tests.sort(key=lambda test: (-here[test], -module[test], durations.get(test, 0.0)))
             timeout = 3 * sum(durations.get(test, 1.0) for test in tests) + 20
             with free_lock:
                 free_lock.wait_for(lambda: free)
@@ -423,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
                 return mutant, "killed (timeout)"
             if answer["code"] not in (0, 1):  # 2+: interrupted, usage or collection error (e.g. a broken import)
                 return mutant, f"killed (pytest exit {answer['code']})"
+            caught_by = (answer.get("data") or {}).get("failed")
+            if caught_by:
+                catches[mutant.function][caught_by] += 1
+                catches[mutant.module][caught_by] += 1
             return mutant, "survived" if answer["code"] == 0 else "killed"
 
         done = 0
