@@ -157,7 +157,7 @@ def api_error(operation: str, response: requests.Response) -> errors.ApiError:
         try:
             body = response.json()
         except ValueError:
-            kind = response.headers.get("Content-Type", "unknown content type").split(";")[0]
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "unknown content type"
             message = f"{response.reason or 'error'}, non-JSON body ({kind}): {_snippet(text)}"
         else:
             found = (body.get("message") or body.get("Message")) if isinstance(body, dict) else None
@@ -168,9 +168,10 @@ def api_error(operation: str, response: requests.Response) -> errors.ApiError:
     return cls(message, status=status, body=body, operation=operation)
 
 
-def _host_of(url: str) -> str:
+def _host_of(url: str, base: str | None = None) -> str:
+    """scheme://host[:port] of `url` (resolved against `base`): never its path or query, which may carry a signature."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(requests.compat.urljoin(base, url) if base else url)
         return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}" if parts.hostname \
             else "(no host)"
     except ValueError:
@@ -180,12 +181,18 @@ def _host_of(url: str) -> str:
 def redirect_error(operation: str, response: requests.Response) -> errors.RedirectRefused:
     """A 3xx is never followed: it names the target host (not its path or query, which may carry a signature)."""
     location = response.headers.get("Location")
-    target = _host_of(requests.compat.urljoin(response.url, location)) if location else None
+    target = _host_of(location, base=response.url) if location else None
     return errors.RedirectRefused(
         f"the API answered with a redirect to {target or 'nowhere (no Location header)'}; redirects are never "
         "followed, because the session token and the request body would go along. Set api_url to the API's own "
         "invoke URL (https://<id>.execute-api.<region>.amazonaws.com/<stage>)",
         status=response.status_code, operation=operation, location_host=target and urlsplit(target).hostname)
+
+
+def _refuse_redirect(operation: str, response: requests.Response, **_: Any) -> requests.Response:
+    if 300 <= response.status_code < 400:
+        raise redirect_error(operation, response)
+    return response
 
 
 def _wire(value: Any) -> str:
@@ -369,8 +376,11 @@ class ParallelClusterClient:
         for attempt in range(1, policy.max_attempts + 1):
             last = attempt == policy.max_attempts
             try:
+                # A 3xx is refused in a response hook: requests parses the Location of an unfollowed redirect
+                # too, and a malformed one would raise a bare ValueError after the hook.
                 response = http.request(method, self.api_url + path, params=params, json=json, auth=auth,
-                                        timeout=self.timeout, allow_redirects=False)
+                                        timeout=self.timeout, allow_redirects=False,
+                                        hooks={"response": functools.partial(_refuse_redirect, operation)})
             except _TRANSPORT_ERRORS as exc:
                 if _certificate_rejected(exc):
                     raise errors.TransportError(
@@ -396,10 +406,8 @@ class ParallelClusterClient:
             except (BotoCoreError, ClientError) as exc:  # refreshing credentials (SSO, STS) fails while signing
                 raise self._credentials_error(exc) from exc
             else:
-                if response.status_code < 300:
+                if response.status_code < 400:  # 3xx never gets here
                     return self._decode(operation, response)
-                if response.status_code < 400:
-                    raise redirect_error(operation, response)
                 if last or not policy.retries_status(response.status_code, idempotent):
                     raise api_error(operation, response)
                 wait = policy.delay(attempt, response.headers.get("Retry-After"))
@@ -584,7 +592,7 @@ def _read_capped(session: requests.Session, url: str, max_bytes: int, timeout: t
         if 300 <= response.status_code < 400:
             location = response.headers.get("Location")
             raise _FetchRefused(f"HTTP {response.status_code} redirect to "
-                                f"{_host_of(requests.compat.urljoin(url, location)) if location else 'nowhere'} "
+                                f"{_host_of(location, base=url) if location else 'nowhere'} "
                                 "(redirects are not followed)")
         if response.status_code != 200:
             raise _FetchRefused(f"HTTP {response.status_code}")
