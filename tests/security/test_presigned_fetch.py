@@ -137,3 +137,137 @@ def test_the_provider_treats_every_refusal_as_configuration_unknown(host):
     presigned = host(lambda request: Response(status=307, headers={"Location": "http://169.254.169.254/"}))
     for url in (presigned.origin + "/c.yaml", "https://169.254.169.254/", "NOT_AVAILABLE", None):
         assert Lifecycle._fetch_configuration({"imageConfiguration": {"url": url}}) is None
+
+
+# ---------------------------------------------------------------- what the warning says, whole
+
+def warned(caplog, url: str, **kwargs) -> str:
+    """The one warning a failed fetch leaves (the fetch gives None: "configuration unknown")."""
+    with caplog.at_level(logging.WARNING, logger="pulumi_pcimage"):
+        assert fetch_presigned_configuration(url, **kwargs) is None
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("pulumi_pcimage")]
+    assert len(said) == 1, said
+    return said[0]
+
+
+PREFIX = "could not read the existing image's configuration from "
+
+
+def test_a_redirect_is_named_with_its_target_host_only(host, caplog):
+    elsewhere = host(lambda request: Response(CONFIG))
+    presigned = host(lambda request: Response(status=302, headers={"Location": elsewhere.origin + "/x" + SIGNED}))
+    assert warned(caplog, presigned.origin + "/c.yaml" + SIGNED) == (
+        f"{PREFIX}{presigned.origin}: HTTP 302 redirect to {elsewhere.origin} (redirects are not followed)")
+    assert elsewhere.seen == []
+
+
+@pytest.mark.parametrize("status", [300, 399])
+def test_every_3xx_is_a_redirect(host, caplog, status):
+    presigned = host(lambda request: Response(CONFIG, status=status))
+    assert warned(caplog, presigned.origin + "/c.yaml") == (
+        f"{PREFIX}{presigned.origin}: HTTP {status} redirect to nowhere (redirects are not followed)")
+
+
+@pytest.mark.parametrize("status", [201, 403, 404, 500])
+def test_any_other_answer_than_200_is_named_by_its_status(host, caplog, status):
+    presigned = host(lambda request: Response(CONFIG, status=status))
+    assert warned(caplog, presigned.origin + "/c.yaml") == f"{PREFIX}{presigned.origin}: HTTP {status}"
+
+
+def test_the_fetch_asks_for_no_compression_and_refuses_what_it_did_not_ask_for(host, caplog):
+    presigned = host(lambda request: Response(gzip.compress(CONFIG.encode()), headers={"Content-Encoding": "gzip"}))
+    assert warned(caplog, presigned.origin + "/c.yaml") == (
+        f"{PREFIX}{presigned.origin}: Content-Encoding 'gzip' was not asked for")
+    assert presigned.seen[0]["headers"]["Accept-Encoding"] == "identity"
+
+
+def test_an_identity_encoding_is_read(host):
+    presigned = host(lambda request: Response(CONFIG, headers={"Content-Encoding": "identity"}))
+    assert fetch_presigned_configuration(presigned.origin + "/c.yaml") == CONFIG
+
+
+def test_a_declared_oversize_answer_is_named_with_both_sizes(host, caplog):
+    presigned = host(lambda request: Response(b"x" * (2 * 1024 * 1024 + 1)))
+    assert warned(caplog, presigned.origin + "/c.yaml") == (
+        f"{PREFIX}{presigned.origin}: the answer declares 2,097,153 bytes, more than the 2,097,152 allowed")
+
+
+def test_an_undeclared_oversize_answer_is_named_with_the_cap(host, caplog):
+    presigned = host(lambda request: Response((b"x" * 1024 for _ in range(2049)), mimetype="text/plain"))
+    assert warned(caplog, presigned.origin + "/c.yaml") == (
+        f"{PREFIX}{presigned.origin}: the answer is larger than the 2,097,152 bytes allowed")
+
+
+def test_an_answer_of_exactly_two_mib_is_read(host):
+    text = "# " + "x" * (2 * 1024 * 1024 - 3) + "\n"
+    presigned = host(lambda request: Response(text, mimetype="text/plain"))
+    assert fetch_presigned_configuration(presigned.origin + "/c.yaml") == text
+
+
+def test_an_answer_that_is_not_utf8_is_refused(host, caplog):
+    presigned = host(lambda request: Response(b"Build: \xff\xfe\n"))
+    assert warned(caplog, presigned.origin + "/c.yaml") == f"{PREFIX}{presigned.origin}: the answer is not UTF-8 text"
+
+
+def test_the_whole_fetch_has_a_30_second_deadline_by_default():
+    import inspect
+
+    # README (Security): "2 MiB and 30 s caps" on the presigned fetch.
+    assert inspect.signature(fetch_presigned_configuration).parameters["deadline_seconds"].default == 30.0
+
+
+def test_at_the_deadline_the_connection_is_closed_not_left_reading(host, caplog):
+    closed, release = threading.Event(), threading.Event()
+
+    def trickle(request):
+        def body():
+            try:
+                while not release.is_set():
+                    yield b"# still here\n"
+                    release.wait(0.05)
+            finally:
+                closed.set()  # the server noticed the client went away
+        return Response(body(), mimetype="application/x-yaml")
+
+    presigned = host(trickle)
+    try:
+        assert warned(caplog, presigned.origin + "/c.yaml", deadline_seconds=0.5) == (
+            f"could not read the existing image's configuration: {presigned.origin} did not answer within 0.5s")
+        assert closed.wait(5), "the reader still holds the connection open after the deadline"
+    finally:
+        release.set()
+
+
+@pytest.mark.parametrize("url", [None, "", 123, {"url": "x"}])
+def test_no_url_is_configuration_unknown_without_a_warning(url, caplog):
+    with caplog.at_level(logging.WARNING, logger="pulumi_pcimage"):
+        assert fetch_presigned_configuration(url) is None
+    assert [r for r in caplog.records if r.name.startswith("pulumi_pcimage")] == []
+
+
+@pytest.mark.parametrize("url, why", [
+    ("https://[::1/x", "it is not a valid URL"),
+    ("https://user@bucket.s3.amazonaws.com/k", "it carries user:password@"),
+    ("https://:pw@bucket.s3.amazonaws.com/k", "it carries user:password@"),
+    ("ftp://127.0.0.1/c.yaml", "its scheme 'ftp' is not http(s)"),
+    ("//bucket.s3.amazonaws.com/k", "it is not https (no scheme://bucket.s3.amazonaws.com)"),
+    ("http://bucket.s3.amazonaws.com/k", "it is not https (http://bucket.s3.amazonaws.com)"),
+    ("https:///k", "its host  is neither an S3 host nor the API's own"),
+    ("https://Intranet.Example/k", "its host intranet.example is neither an S3 host nor the API's own"),
+])
+def test_each_refusal_says_why(url, why, caplog):
+    assert presigned_url_refusal(url) == why
+    assert warned(caplog, url) == f"could not read the existing image's configuration: its URL was refused because {why}"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/c.yaml", "https://127.0.0.1:8443/c.yaml",
+                                 "https://BUCKET.S3.AMAZONAWS.COM/k"])
+def test_loopback_over_http_or_https_and_s3_in_any_case_are_accepted(url):
+    assert presigned_url_refusal(url) is None
+
+
+def test_the_apis_own_host_must_match_in_scheme_and_port_too():
+    url = "https://api.images.example:8443/prod/config.yaml"
+    assert presigned_url_refusal(url, api_url="https://API.images.example:8443/prod") is None
+    assert presigned_url_refusal(url, api_url="https://api.images.example/prod") is not None
+    assert presigned_url_refusal(url, api_url="http://api.images.example:8443/prod") is not None
