@@ -187,8 +187,7 @@ def wait(poll: Callable[[], dict], acceptors: tuple[Acceptor, ...], *, timeout: 
             raise WaitTimeout(what, elapsed, last_status)
         delay = max(0.0, min(policy.delay(elapsed, attempt - 1) * penalty, timeout - elapsed))
         if cancel is not None:
-            if cancel.wait(delay):
-                raise Cancelled(what, clock() - start, last_status)
+            cancel.wait(delay)  # a cancel ends the sleep; the loop's first line raises Cancelled
         else:
             sleep(delay)
 

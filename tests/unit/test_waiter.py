@@ -156,3 +156,42 @@ def test_a_wait_cancelled_before_it_starts_polls_nothing():
     with pytest.raises(waiter.Cancelled):
         waiter.wait(image.describe, waiter.BUILD, timeout=3600, what="image x", cancel=cancel)
     assert image.polls == 0
+
+
+class CancelAt:
+    """The engine's cancel, set at a time of the simulated clock; waiting on it advances that clock."""
+
+    def __init__(self, image: SimulatedImage, at: float):
+        self.image, self.at, self.waits = image, at, []
+
+    def is_set(self) -> bool:
+        return self.image.now >= self.at
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.image.now = min(self.image.now + seconds, max(self.at, self.image.now))
+        return self.is_set()
+
+
+def test_a_cancelled_wait_says_how_long_it_waited_and_the_last_status():
+    image = SimulatedImage(done_at=3600)
+    cancel = CancelAt(image, at=600.0)  # Ctrl-C ten minutes into the build
+    policy = waiter.Backoff(first=30, minimum=30, maximum=30)
+    with pytest.raises(waiter.Cancelled) as raised:
+        waiter.wait(image.describe, waiter.BUILD, timeout=3600, what="image x", policy=policy, clock=image.clock,
+                    cancel=cancel)  # type: ignore[arg-type]
+    assert str(raised.value) == "stopped waiting for image x after 10m00s (cancelled; last status: BUILD_IN_PROGRESS)"
+    assert (raised.value.what, raised.value.elapsed, raised.value.last_status) == ("image x", 600.0,
+                                                                                   "BUILD_IN_PROGRESS")
+    assert image.polls == 20 and cancel.waits == [30.0] * 20, "one poll per 30 s, none after the cancel"
+
+
+def test_a_wait_cancelled_later_than_its_start_counts_from_its_start():
+    image = SimulatedImage(done_at=3600)
+    image.now = 5000.0  # the clock is not at zero when the wait begins
+    cancel = CancelAt(image, at=5000.0)
+    with pytest.raises(waiter.Cancelled) as raised:
+        waiter.wait(image.describe, waiter.BUILD, timeout=3600, what="image x", clock=image.clock,
+                    cancel=cancel)  # type: ignore[arg-type]
+    assert str(raised.value) == "stopped waiting for image x after 0s (cancelled; last status: unknown)"
+    assert raised.value.elapsed == 0.0 and image.polls == 0
