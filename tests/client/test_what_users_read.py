@@ -366,3 +366,35 @@ def test_the_client_refuses_to_be_pickled_saying_what_to_do_instead(client):
         pickle.dumps(client)
     assert str(raised.value) == ("ParallelClusterClient holds credentials and connections and is not picklable: "
                                  "keep plain settings on the provider and build the client lazily")
+
+
+def test_the_assumed_role_session_is_named_for_cloudtrail_and_signs_the_requests(server):
+    class Sts:
+        calls: list[dict] = []
+
+        def assume_role(self, **kwargs):
+            self.calls.append(kwargs)
+            return {"Credentials": {"AccessKeyId": "ASIAASSUMED", "SecretAccessKey": "assumed-secret",
+                                    "SessionToken": "assumed-token",
+                                    "Expiration": datetime.now(timezone.utc) + timedelta(hours=1)}}
+
+    class Session(_Session):
+        def client(self, service, **kwargs):
+            return Sts()
+
+    role = "arn:aws:iam::123456789012:role/builder"
+    ParallelClusterClient(server.url, region="eu-west-1", session=Session("eu-west-1"),
+                          role_arn=role).describe_image("hpc-base")
+    assert Sts.calls == [{"RoleArn": role, "RoleSessionName": "pulumi-pcimage"}]
+    assert server.seen[0].access_key == "ASIAASSUMED"
+
+
+def test_importing_the_client_alone_keeps_signatures_out_of_library_logs():
+    import subprocess
+    import sys
+
+    code = ("import logging\nimport pulumi_pcimage.client\n"
+            "print(logging.getLogger('urllib3').makeRecord('urllib3', 10, 'f', 1, '%s', ('X-Amz-Signature=abc',), "
+            "None).getMessage())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out == "X-Amz-Signature=REDACTED\n"
