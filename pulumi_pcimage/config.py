@@ -83,22 +83,39 @@ class _Budget:
 
 
 def _scan_text(text: str) -> None:
-    """Length and depth of YAML text, from its event stream, before anything recursive reads it.
+    """Size, expanded size and depth of YAML text from its event stream, before anything is built from it.
 
-    The event parser is iterative, so this is safe on any input. Aliases need no count here: PyYAML builds an
-    anchored value once and shares it, so loading an alias bomb is cheap, and `_check_expanded_size` counts the
-    loaded document as it would be written out.
+    The event parser is iterative, so this is safe on any input; an alias costs what its anchor expands to.
     """
     if len(text) > MAX_TEXT_CHARS:
         raise ConfigError(f"is {len(text):,} characters long, more than the {MAX_TEXT_CHARS:,} allowed; image "
                           "configurations are a few thousand")
-    depth = 0
+    budget = _Budget()
+    anchors: dict[str, tuple[int, int]] = {}
+    open_: list[list] = []  # per open collection: [anchor, chars, nodes]
+
+    def close(anchor: str | None, chars: int, nodes: int) -> None:
+        if anchor:
+            anchors[anchor] = (chars, nodes)
+        if open_:
+            open_[-1][1] += chars
+            open_[-1][2] += nodes
+
     for event in yaml.parse(text, Loader=_SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            _Budget.depth(depth)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            open_.append([event.anchor, 1, 1])
+            budget.add(1, 1)
+            _Budget.depth(len(open_))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            close(*open_.pop())
+        elif isinstance(event, yaml.ScalarEvent):
+            budget.add(len(event.value) + 1, 1)
+            close(event.anchor, len(event.value) + 1, 1)
+        elif isinstance(event, yaml.AliasEvent):
+            # an anchor still open refers to itself: load says so
+            chars, nodes = anchors.get(event.anchor or "", (0, 0))
+            budget.add(chars, nodes)
+            close(None, chars, nodes)
 
 
 def _check_expanded_size(doc: Any) -> None:

@@ -1,6 +1,8 @@
 """Configuration text limits at their exact edges (README, "Security guarantees"): 1 MiB of text, 4 MiB of characters
 and 100,000 values once aliases are written out, 64 levels; the same limits for a mapping given as is."""
 
+import contextlib
+
 import pytest
 
 from pulumi_pcimage import config
@@ -8,6 +10,20 @@ from pulumi_pcimage.config import ConfigError
 
 BUILD = "Build: {InstanceType: c6i.xlarge, ParentImage: ami-0123456789abcdef0}\n"
 MiB = 1024 * 1024
+
+
+def _built(*args, **kwargs):
+    raise AssertionError("the document was built before the limit refused it")
+
+
+@contextlib.contextmanager
+def refused_unbuilt(match: str):
+    """A text over a limit is refused from its event stream, before PyYAML builds anything (README: "each limit
+    is checked before the work it protects")."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(config.yaml, "safe_load", _built)
+        with pytest.raises(ConfigError, match=match) as raised:
+            yield raised
 
 
 def test_text_of_exactly_one_mib_is_read_and_one_character_more_is_refused():
@@ -32,7 +48,7 @@ def nested_dict(levels: int) -> dict:
 def test_sixty_four_levels_are_read_and_sixty_five_refused(form):
     make = nested if form == "text" else nested_dict
     config.load(make(64))
-    with pytest.raises(ConfigError, match="is nested more than 64 levels deep"):
+    with refused_unbuilt("is nested more than 64 levels deep"):
         config.load(make(65))
 
 
@@ -43,7 +59,7 @@ def test_one_hundred_thousand_values_are_read_and_one_more_refused(form):
         return f"k: [{', '.join('x' * items)}]" if form == "text" else {"k": ["x"] * items}
     if form == "mapping":  # reading 100,000 values of text takes seconds: its edge is held by the mapping form
         assert len(config.load(doc(99_997))["k"]) == 99_997
-    with pytest.raises(ConfigError, match="expands to more than 100,000 values once its YAML aliases are written out"):
+    with refused_unbuilt("expands to more than 100,000 values once its YAML aliases are written out"):
         config.load(doc(99_998))
 
 
@@ -53,7 +69,7 @@ def test_four_mib_of_characters_once_aliases_are_written_out_and_one_more_refuse
         return f"a: &x {'v' * 1023}\nb: [{', '.join(['*x'] * 4094)}]\nc: {'w' * m}\n"
     doc = config.load(text(1015))
     assert len(doc["b"]) == 4094 and len(doc["c"]) == 1015
-    with pytest.raises(ConfigError, match="expands to more than 4,194,304 characters"):
+    with refused_unbuilt("expands to more than 4,194,304 characters"):
         config.load(text(1016))
     with pytest.raises(ConfigError, match="expands to more than 4,194,304 characters"):
         config.load({"a": "v" * 1023, "b": ["v" * 1023] * 4094, "c": "w" * 1016})
@@ -63,8 +79,25 @@ def test_four_mib_of_characters_once_aliases_are_written_out_and_one_more_refuse
 def test_a_mapping_that_contains_itself_is_refused():
     doc: dict = {"Build": {}}
     doc["Build"]["again"] = doc
-    with pytest.raises(ConfigError, match="refers to itself"):
+    with pytest.raises(ConfigError) as raised:
         config.load(doc)
+    assert str(raised.value) == ("refers to itself (an alias *name inside its own anchor &name): it cannot be "
+                                 "written out")
+
+
+def test_yaml_whose_alias_sits_inside_its_own_anchor_is_refused_the_same_way():
+    with pytest.raises(ConfigError) as raised:
+        config.load("Build: &loop\n  InstanceType: c6i.xlarge\n  Again: *loop\n")
+    assert str(raised.value) == ("refers to itself (an alias *name inside its own anchor &name): it cannot be "
+                                 "written out")
+
+
+def test_depth_is_nesting_however_many_collections_close_before_it():
+    # 6,000 empty lists side by side, then 3,000 levels: refused by the depth rule, before the recursive loader
+    text = "x: [" + "[], " * 6000 + "[" * 3000 + "]" * 3000 + "]\n"
+    with refused_unbuilt("nested") as raised:
+        config.load(text)
+    assert str(raised.value) == "is nested more than 64 levels deep; image configurations need fewer than 10"
 
 
 def test_a_shared_part_of_a_mapping_counts_each_time_it_appears():
@@ -116,3 +149,11 @@ def test_without_botocore_s_instance_type_list_a_typo_gets_no_suggestion_and_no_
             == []
     finally:
         config._ec2_instance_types.cache_clear()
+
+
+def test_an_alias_bomb_is_refused_before_it_is_built():
+    # "billion laughs": seven levels of ten aliases each, 10,000,000 values once written out
+    text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]\n" for p, c in zip("abcdef", "bcdefg"))
+    with refused_unbuilt("expands to more than 100,000 values once its YAML aliases are written out"):
+        config.load(text)
