@@ -122,7 +122,7 @@ def _check_expanded_size(doc: Any) -> None:
     """The same limits for a mapping given as is; an object met again (an alias) costs its size again."""
     budget = _Budget()
     sizes: dict[int, tuple[int, int]] = {}  # by id: computed once, counted at every occurrence
-    open_: set[int] = set()
+    open_: set[int] = set()  # entered, by id; a finished one is found in `sizes` first
 
     def size(node: Any, level: int) -> tuple[int, int]:
         if not isinstance(node, (dict, list)):
@@ -142,7 +142,6 @@ def _check_expanded_size(doc: Any) -> None:
         for child in [*node.keys(), *node.values()] if isinstance(node, dict) else node:
             child_chars, child_nodes = size(child, level + 1)
             chars, nodes = chars + child_chars, nodes + child_nodes
-        open_.discard(key)
         sizes[key] = chars, nodes
         return chars, nodes
 

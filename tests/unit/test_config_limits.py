@@ -121,8 +121,20 @@ def test_invalid_yaml_says_where_and_the_public_text_quotes_nothing():
     with pytest.raises(ConfigError) as raised:
         config.load("Build:\n  InstanceType: c6i.xlarge\n  ParentImage: [ami-secret-123\n")
     assert str(raised.value).startswith("is not valid YAML: ")
-    assert raised.value.public.startswith("is not valid YAML at line 4, column 1: ")
+    assert raised.value.public == "is not valid YAML at line 4, column 1: did not find expected ',' or ']'"
     assert "ami-secret-123" not in raised.value.public
+
+
+def test_an_unreadable_character_is_a_syntax_error_without_a_position():
+    with pytest.raises(ConfigError) as raised:
+        config.load("Build:\n  InstanceType: c6i.xlarge\x00\n")
+    assert raised.value.public == "is not valid YAML: syntax error"
+
+
+def test_the_canonical_forms_keep_non_ascii_text_as_written():
+    doc = {"Image": {"Name": "café-ñ"}, "Build": {"InstanceType": "c6i.xlarge"}}
+    assert config.canonical(doc) == "Build:\n  InstanceType: c6i.xlarge\nImage:\n  Name: café-ñ\n"
+    assert config.canonical_json(doc) == '{"Build":{"InstanceType":"c6i.xlarge"},"Image":{"Name":"café-ñ"}}'
 
 
 def test_a_value_that_is_neither_text_nor_a_mapping_names_its_type():
