@@ -52,7 +52,7 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 or localhost: traffic that never leaves the machine."""
-    host = (host or "").lower().rstrip(".")
+    host = host.lower().rstrip(".")
     address = _ip(host)
     return address.is_loopback if address else host == "localhost" or host.endswith(".localhost")
 

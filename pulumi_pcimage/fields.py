@@ -159,7 +159,6 @@ FIELDS: tuple[Field, ...] = (
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 INPUTS: tuple[Field, ...] = tuple(f for f in FIELDS if f.is_input)
 OUTPUTS_ONLY: tuple[Field, ...] = tuple(f for f in FIELDS if f.output_only)
-REPLACING: tuple[str, ...] = tuple(f.name for f in FIELDS if f.replaces)
 USER_INPUTS: tuple[Field, ...] = tuple(f for f in INPUTS if not f.internal)
 
 
@@ -178,8 +177,6 @@ def _doc_default(f: Field) -> str:
         return "—"
     if isinstance(f.default, bool):
         return f"`{str(f.default).lower()}`"
-    if isinstance(f.default, list):
-        return "`[]`" if not f.default else f"`{f.default}`"
     return f"`{f.default}`"
 
 

@@ -32,14 +32,16 @@ def test_a_value_of_the_wrong_type_names_the_type_wanted(prov, api, field, value
     assert reasons(prov, **{field: value})[field] == f"{field} must be {expected}, got {value!r}"
 
 
-@pytest.mark.parametrize("value", [0, -1, 10081, float("nan")])
-def test_a_timeout_out_of_range_names_the_range(prov, api, value):
-    assert reasons(prov, build_timeout_minutes=value)["build_timeout_minutes"] == (
-        f"build_timeout_minutes is {value!r} but must be greater than 0 and at most 10080")
+@pytest.mark.parametrize("field", ["build_timeout_minutes", "delete_timeout_minutes"])
+@pytest.mark.parametrize("value", [0, -1, 10080.5, 10081, float("nan")])
+def test_a_timeout_out_of_range_names_the_range(prov, api, field, value):
+    assert reasons(prov, **{field: value})[field] == (
+        f"{field} is {value!r} but must be greater than 0 and at most 10080")
 
 
-def test_the_longest_timeout_is_a_week(prov, api):
-    assert "delete_timeout_minutes" not in reasons(prov, delete_timeout_minutes=10080)
+@pytest.mark.parametrize("field", ["build_timeout_minutes", "delete_timeout_minutes"])
+def test_the_longest_timeout_is_a_week(prov, api, field):
+    assert field not in reasons(prov, **{field: 10080})
 
 
 def test_a_choice_names_the_choices(prov, api):
