@@ -39,3 +39,14 @@ def test_the_message_names_the_setting_and_the_value():
     assert str(raised.value).startswith("api_url 'http://10.0.0.8/prod' must be https: over plain http")
     with pytest.raises(EndpointNotConfigured, match=r"^environment variable PCLUSTER_API_URL is not a valid URL: "):
         normalize_api_url("http://127.0.0.1:port/prod", "environment variable PCLUSTER_API_URL")
+
+
+@pytest.mark.parametrize("url", ["https://builder:pw@abc.execute-api.eu-west-1.amazonaws.com/prod",
+                                 "https://builder@abc.execute-api.eu-west-1.amazonaws.com/prod",
+                                 "https://:pw@abc.execute-api.eu-west-1.amazonaws.com/prod"])
+def test_a_url_with_user_or_password_is_refused_without_quoting_it(url):
+    with pytest.raises(EndpointNotConfigured) as raised:
+        normalize_api_url(url)
+    assert str(raised.value) == (
+        "api_url must not carry user:password@ (it would be stored in the Pulumi state, and the API authenticates "
+        "with SigV4, not passwords): remove it from the URL")
