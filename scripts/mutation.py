@@ -393,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         lines, elapsed = baseline["data"]["lines"], baseline["data"]["elapsed"]
         durations: dict[str, float] = baseline["data"]["durations"]
+        importers = test_files_importing(options.modules)
+        for path in {f for files in importers.values() for f in files}:  # a whole file costs all its tests
+            durations[path] = sum(d for test, d in list(durations.items()) if test.startswith(path + "::"))
         print(f"baseline: {' '.join(TEST_DIRS)} pass in {elapsed:.0f}s", flush=True)
 
         jobs = []
@@ -409,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def run(item):
             mutant, source = item
-            tests = _tests_for(mutant, lines[mutant.module])
+            tests = _tests_for(mutant, lines[mutant.module], importers)
             if tests is None:
                 return mutant, "not covered"
             # With -x a caught mutant ends at its first failure: first the tests that caught mutants of the same
@@ -457,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     return report(results, options.list_survivors, time.monotonic() - started)
 
 
-def _tests_for(mutant: Mutant, by_line: dict[str, list[str]]) -> list[str] | None:
+def _tests_for(mutant: Mutant, by_line: dict[str, list[str]], importers: dict[str, list[str]]) -> list[str] | None:
     contexts = set()
     for first, last in (mutant.lines, mutant.statement):  # the node's own lines, else its statement's
         for line in range(first, last + 1):
@@ -466,9 +469,24 @@ def _tests_for(mutant: Mutant, by_line: dict[str, list[str]]) -> list[str] | Non
             break
     if not contexts:
         return None
-    if "" in contexts:  # run at import: every test that runs any of the module's code may notice
-        contexts = {c for cs in by_line.values() for c in cs}
+    if "" in contexts:  # run at import: every test that runs any of the module's code may notice, and so may
+        # a test that only reads one of its values (the coverage pass sees no line of it run): the files that
+        # import the module run whole
+        contexts = {c for cs in by_line.values() for c in cs} | set(importers.get(mutant.module, ()))
     return sorted({c.split("|")[0] for c in contexts if c}) or None
+
+
+def test_files_importing(modules: list[str]) -> dict[str, list[str]]:
+    """module -> the fast test files that import it by name."""
+    files = sorted({str(path.relative_to(ROOT)) for entry in TEST_DIRS if "::" not in entry
+                    for path in ([ROOT / entry] if entry.endswith(".py") else (ROOT / entry).rglob("test_*.py"))})
+    found: dict[str, list[str]] = {}
+    for module in modules:
+        dotted = module.replace("/", ".")
+        name = dotted.rsplit(".", 1)[-1]
+        pattern = re.compile(rf"pulumi_pcimage\.{re.escape(dotted)}\b|from pulumi_pcimage(\.\w+)* import [^\n]*\b{name}\b")
+        found[module] = [f for f in files if pattern.search((ROOT / f).read_text())]
+    return found
 
 
 def report(results: dict[str, list[tuple[Mutant, str]]], list_all: bool, elapsed: float) -> int:

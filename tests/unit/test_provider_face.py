@@ -60,3 +60,22 @@ def test_outside_the_host_or_with_handlers_nothing_is_added(bare_log, monkeypatc
 
 def test_the_provider_state_entry_is_plain_it_holds_no_secret():
     assert provider.CustomImageProvider.serialize_as_secret_always is False
+
+
+def test_loaded_by_the_provider_host_it_lifts_the_worker_ceiling_and_logs_to_stderr():
+    """As `python -m pulumi.dynamic` loads the provider: unpickled on one of the host's 4 gRPC workers."""
+    import subprocess
+
+    code = (
+        "import importlib.machinery, logging, sys\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "sys.modules['__main__'].__spec__ = importlib.machinery.ModuleSpec('pulumi.dynamic.__main__', None)\n"
+        "pool = ThreadPoolExecutor(max_workers=4)\n"
+        "def load():\n"
+        "    import pulumi_pcimage.provider\n"
+        "    logging.getLogger('pulumi_pcimage.lifecycle').info('image x: BUILD_IN_PROGRESS after 5s')\n"
+        "    return pool._max_workers\n"
+        "print(pool.submit(load).result() > 10_000)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout == "True\n", "builds beyond the SDK's 4 workers would wait"
+    assert done.stderr == "pulumi_pcimage: image x: BUILD_IN_PROGRESS after 5s\n"
