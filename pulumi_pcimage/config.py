@@ -228,8 +228,8 @@ def validate(doc: dict, region: str | None = None) -> list[Problem]:
     return problems
 
 
-# family.size with a size EC2 uses today: such a type is never reported, as it may be newer than botocore's list
-# (this only spares loading that list; the shapes read from it below decide the same).
+# family.size with a size EC2 uses today: such a type is never reported, as it may be newer than botocore's list.
+# Every type botocore lists has this shape (a test checks it on each botocore upgrade).
 _WELL_FORMED_TYPE = re.compile(r"[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|xlarge|\d+xlarge|metal|metal-\d+xl)")
 
 
@@ -252,11 +252,7 @@ def _instance_type_typo(value: str) -> str | None:
     known = _ec2_instance_types()
     if not known or value in known:
         return None
-    family, dot, size = value.partition(".")
-    shapes = {re.sub(r"\d+", "N", t.partition(".")[2]) for t in known}
-    if dot and value == value.lower() and re.fullmatch(r"[a-z][a-z0-9-]*", family) \
-            and re.sub(r"\d+", "N", size) in shapes:
-        return None  # a family or size botocore does not know yet: left to the API
+    family, dot, _ = value.partition(".")
     same_family = [t for t in known if t.startswith(family + ".")] if dot else []
     suggestion = pcluster_schema.closest(value, same_family or known, cutoff=0.8)
     return f"{value!r} is not a known EC2 instance type; did you mean {suggestion}?" if suggestion else None

@@ -147,6 +147,14 @@ def test_an_instance_type_is_never_refused_for_being_new(instance_type):
     assert config.validate(config.load(BASE.replace("c6i.xlarge", instance_type)), "us-east-1") == []
 
 
+def test_every_instance_type_botocore_knows_has_a_size_the_typo_check_lets_through():
+    # A new size in a botocore upgrade must be added to _WELL_FORMED_TYPE, or its types would be called typos.
+    known = config._ec2_instance_types()
+    assert len(known) > 500
+    assert [t for t in known if config._instance_type_typo(t) is not None] == []
+    assert [t for t in known if not config._WELL_FORMED_TYPE.fullmatch(t)] == []
+
+
 def test_region_in_config_is_fine_when_equal_or_resource_region_unset():
     doc = config.load(BASE + "Region: us-east-1\n")
     assert config.validate(doc, "us-east-1") == [] and config.validate(doc, None) == []
