@@ -15,6 +15,7 @@ from pulumi_pcimage.errors import EndpointNotConfigured
     ("http://LOCALHOST./prod", "http://LOCALHOST./prod"),
     ("http://emulator.localhost:8080/prod/v3/images", "http://emulator.localhost:8080/prod"),
     ("https://abc.execute-api.eu-west-1.amazonaws.com/prod/", "https://abc.execute-api.eu-west-1.amazonaws.com/prod"),
+    ("https://api.example.com/BOX//", "https://api.example.com/BOX"),  # only slashes are trimmed
 ])
 def test_accepted_urls(url, normalised):
     assert normalize_api_url(url) == normalised
@@ -50,3 +51,11 @@ def test_a_url_with_user_or_password_is_refused_without_quoting_it(url):
     assert str(raised.value) == (
         "api_url must not carry user:password@ (it would be stored in the Pulumi state, and the API authenticates "
         "with SigV4, not passwords): remove it from the URL")
+
+
+def test_an_explicit_api_url_is_named_as_the_setting_it_came_from():
+    from pulumi_pcimage.endpoint import resolve_api_url
+
+    with pytest.raises(EndpointNotConfigured) as raised:
+        resolve_api_url("http://10.0.0.8/prod", environ={})
+    assert str(raised.value).startswith("api_url 'http://10.0.0.8/prod' must be https")
