@@ -166,8 +166,6 @@ def load(value: str | dict) -> dict:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise ConfigError(f"is not valid YAML: {exc}", public=f"is not valid YAML{where}: {problem}") from None
-    except RecursionError:  # not expected past the depth limit; still a check failure, never a crash
-        raise ConfigError("is nested too deeply to be read: no image configuration needs hundreds of levels") from None
     if not isinstance(doc, dict):
         kind = "empty" if doc is None else f"a {type(doc).__name__}"
         raise ConfigError(f"must be a YAML mapping with at least a Build section, but it is {kind}")
