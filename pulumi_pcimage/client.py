@@ -189,10 +189,9 @@ def redirect_error(operation: str, response: requests.Response) -> errors.Redire
         status=response.status_code, operation=operation, location_host=target and urlsplit(target).hostname)
 
 
-def _refuse_redirect(operation: str, response: requests.Response, **_: Any) -> requests.Response:
+def _refuse_redirect(operation: str, response: requests.Response, **_: Any) -> None:
     if 300 <= response.status_code < 400:
         raise redirect_error(operation, response)
-    return response
 
 
 def _wire(value: Any) -> str:

@@ -103,6 +103,7 @@ def raw_server(answer: bytes) -> tuple[str, socketserver.TCPServer]:
 
 
 @pytest.mark.parametrize("location, target", [
+    ("/v3/images/custom/elsewhere", "http://127.0.0.1:{port}"),  # relative: on the API's own host
     ("mailto:someone", "(no host)"),
     ("https://api.example.com:99999/x", "(an unreadable URL)"),  # no such port
     ("http://[::1/x", "(an unreadable URL)"),  # an IPv6 host never closed
@@ -116,6 +117,7 @@ def test_a_redirect_to_something_without_a_host_says_so(make_client, location, t
     finally:
         listener.shutdown()
         listener.server_close()
+    target = target.format(port=url.split(":")[2].split("/")[0])
     assert raised.value.message.startswith(f"the API answered with a redirect to {target}; redirects are never")
 
 
@@ -398,3 +400,36 @@ def test_importing_the_client_alone_keeps_signatures_out_of_library_logs():
             "None).getMessage())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out == "X-Amz-Signature=REDACTED\n"
+
+
+def test_a_body_without_any_content_type_says_so(make_client):
+    url, listener = raw_server(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\n"
+                               b"oops")
+    try:
+        with pytest.raises(errors.InternalServiceError) as raised:
+            make_client(url, retry=RetryPolicy(max_attempts=1)).describe_image("hpc-base")
+    finally:
+        listener.shutdown()
+        listener.server_close()
+    assert raised.value.message == "Internal Server Error, non-JSON body (unknown content type): oops"
+
+
+def test_credentials_that_stay_expired_after_a_refresh_say_what_to_refresh(server):
+    import botocore.credentials
+
+    def expired():
+        return {"access_key": "ASIAOLD", "secret_key": "old", "token": "old",
+                "expiry_time": (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()}
+
+    class Session(_Session):
+        def get_credentials(self):
+            return botocore.credentials.RefreshableCredentials.create_from_metadata(
+                expired(), refresh_using=expired, method="custom-process")
+
+    with pytest.raises(errors.MissingCredentialsError) as raised:
+        ParallelClusterClient(server.url, region="eu-west-1", session=Session("eu-west-1")).describe_image("x")
+    assert raised.value.message.startswith("the AWS credentials have expired and refreshing them gave expired ones "
+                                           "again: ")
+    assert raised.value.hint == ("refresh the AWS credentials (e.g. `aws sso login`, or check the credential_process's "
+                                 "Expiration), and check the system clock")
+    assert server.seen == []
