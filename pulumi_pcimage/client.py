@@ -371,9 +371,10 @@ class ParallelClusterClient:
               json: Any = None, idempotent: bool = True) -> dict[str, Any]:
         """Send one operation, retrying per the policy; the decoded JSON body or a typed error."""
         auth, http, policy = self._auth(), self._http(), self.retry
-        transport_failures = 0
-        for attempt in range(1, policy.max_attempts + 1):
-            last = attempt == policy.max_attempts
+        attempt = transport_failures = 0
+        while True:  # each pass returns, raises or waits; the last attempt returns or raises
+            attempt += 1
+            last = attempt >= policy.max_attempts
             try:
                 # A 3xx is refused in a response hook: requests parses the Location of an unfollowed redirect
                 # too, and a malformed one would raise a bare ValueError after the hook.
@@ -412,7 +413,6 @@ class ParallelClusterClient:
                 wait = policy.delay(attempt, response.headers.get("Retry-After"))
                 self._say_retrying(operation, f"HTTP {response.status_code}", attempt, wait)
             policy.sleep(wait)
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _say_retrying(self, operation: str, reason: str, attempt: int, wait: float) -> None:
         """A retry is worth a line for whoever waits, but not more than one every few seconds."""

@@ -168,7 +168,7 @@ def test_every_3xx_is_a_redirect(host, caplog, status):
         f"{PREFIX}{presigned.origin}: HTTP {status} redirect to nowhere (redirects are not followed)")
 
 
-@pytest.mark.parametrize("status", [201, 403, 404, 500])
+@pytest.mark.parametrize("status", [201, 400, 403, 404, 500])
 def test_any_other_answer_than_200_is_named_by_its_status(host, caplog, status):
     presigned = host(lambda request: Response(CONFIG, status=status))
     assert warned(caplog, presigned.origin + "/c.yaml") == f"{PREFIX}{presigned.origin}: HTTP {status}"
@@ -181,9 +181,33 @@ def test_the_fetch_asks_for_no_compression_and_refuses_what_it_did_not_ask_for(h
     assert presigned.seen[0]["headers"]["Accept-Encoding"] == "identity"
 
 
-def test_an_identity_encoding_is_read(host):
-    presigned = host(lambda request: Response(CONFIG, headers={"Content-Encoding": "identity"}))
+@pytest.mark.parametrize("encoding", ["identity", "", " Identity "])
+def test_an_identity_or_empty_encoding_is_read(host, encoding):
+    presigned = host(lambda request: Response(CONFIG, headers={"Content-Encoding": encoding}))
     assert fetch_presigned_configuration(presigned.origin + "/c.yaml") == CONFIG
+
+
+def test_at_the_deadline_a_silent_answer_stops_being_read_at_once(host, caplog):
+    """Headers, then nothing: the reader blocked in recv is woken (shut down), not left for its read timeout."""
+    release = threading.Event()
+
+    def silent(request):
+        def body():
+            yield b"Build:\n"
+            release.wait(30)
+        return Response(body(), mimetype="application/x-yaml")
+
+    presigned = host(silent)
+    try:
+        assert warned(caplog, presigned.origin + "/c.yaml", deadline_seconds=0.5).endswith("did not answer within 0.5s")
+        readers = lambda: [t for t in threading.enumerate() if t.name == "pcimage-presigned-fetch"]  # noqa: E731
+        for _ in range(100):
+            if not readers():
+                break
+            time.sleep(0.02)
+        assert readers() == [], "the reader still waits for its 15 s read timeout"
+    finally:
+        release.set()
 
 
 def test_a_declared_oversize_answer_is_named_with_both_sizes(host, caplog):
