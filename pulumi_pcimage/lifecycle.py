@@ -304,8 +304,8 @@ class Lifecycle:
                 inputs["image_id"] = olds.get("image_id")
             return []
         urn = news.get("owner")
-        if is_unknown(urn):
-            inputs["owner"] = inputs["image_id"] = urn
+        if is_unknown(urn):  # the owner stays unknown as check kept it, and so does the id derived from it
+            inputs["image_id"] = urn
             return []
         if not isinstance(urn, str) or not urn.startswith(identity.URN_PREFIX):
             return [Failure("owner", "owner must be the resource's URN (CustomImage sets it)")]
