@@ -140,3 +140,15 @@ def test_our_failed_images_cleanup_that_never_ends_is_given_up_at_delete_timeout
         "deleting the failed image also failed (image 'hpc-base' was still DELETE_IN_PROGRESS after "
         "delete_timeout_minutes=45; run the delete again later); delete it before the next `pulumi up`")
     assert clock.now == pytest.approx(45 * MINUTE)
+
+
+def test_an_image_built_without_a_generation_despite_a_lost_answer_is_still_deleted_by_its_delete(api):
+    core = Lifecycle()
+    new = {**checked(core), "generation": ""}  # an identity without a generation (as imports of untagged images)
+    api.build_script = ["BUILD_COMPLETE"]
+    lose_the_next_answer(api)
+
+    core.create(new)
+    core.delete("hpc-base", new)
+
+    assert "hpc-base" not in api.images and len(api.ops("build_image")) == 1
