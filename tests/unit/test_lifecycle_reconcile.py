@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from pulumi_pcimage import config
+from pulumi_pcimage import config, lifecycle
 from pulumi_pcimage.errors import NotFoundError, UnknownOutcomeError
 from pulumi_pcimage.lifecycle import BuildFailed, DeleteFailed, ImageClash, Lifecycle
 
@@ -152,3 +152,21 @@ def test_an_image_built_without_a_generation_despite_a_lost_answer_is_still_dele
     core.delete("hpc-base", new)
 
     assert "hpc-base" not in api.images and len(api.ops("build_image")) == 1
+
+
+def test_a_second_forced_replacement_keeps_the_image_the_first_one_took_over(api):
+    core = Lifecycle()
+    first = checked(core)
+    core.create(first)
+    second = checked(core)  # `pulumi up --replace`
+    _, second_outs = core.create(second)
+    core.delete("hpc-base", first)
+    lifecycle._adopted.clear()  # the next `pulumi up --replace`: a new provider process
+    third = checked(core)
+
+    core.create(third)
+    core.delete("hpc-base", second_outs)
+
+    assert "hpc-base" in api.images and api.ops("delete_image") == [], "the third resource's image is still there"
+    core.delete("hpc-base", third)
+    assert "hpc-base" not in api.images
