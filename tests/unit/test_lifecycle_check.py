@@ -155,3 +155,13 @@ def test_state_of_a_release_without_owner_tags_plans_no_change(api):
     plan = core.diff("hpc-base", olds, news)
     assert (plan.changes, plan.replaces, plan.updates) == (False, [], [])
     assert api.calls == []
+
+
+def test_an_update_whose_configuration_holds_an_unknown_value_plans_a_replacement_without_paths(api):
+    core = Lifecycle()
+    olds = core.check({}, inputs(validate_on_preview=False)).inputs
+    pending = {"Build": {"InstanceType": Unknown(), "ParentImage": "ami-0123456789abcdef0"}}
+    checked = core.check(olds, inputs(image_configuration=pending, validate_on_preview=False))
+    assert checked.failures == [] and api.calls == []
+    plan = core.diff("hpc-base", olds, checked.inputs)
+    assert (plan.replaces, plan.configuration_paths) == (["image_configuration"], {})
