@@ -98,3 +98,11 @@ def test_a_refresh_outputs_the_id_it_was_asked_about(api):
 
     assert id_ == outs["image_id"] == "hpc-base"
     assert {k: outs[k] for k in BUILT} == BUILT
+
+
+def test_a_refresh_records_the_region_the_api_says_the_image_is_in(api):
+    api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG, extra={"region": "eu-west-1"})
+
+    _, outs = Lifecycle().read("hpc-base", inputs(region="us-east-1"))
+
+    assert outs["region"] == "eu-west-1"
