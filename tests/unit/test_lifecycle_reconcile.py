@@ -170,3 +170,14 @@ def test_a_second_forced_replacement_keeps_the_image_the_first_one_took_over(api
     assert "hpc-base" in api.images and api.ops("delete_image") == [], "the third resource's image is still there"
     core.delete("hpc-base", third)
     assert "hpc-base" not in api.images
+
+
+def test_a_resource_without_a_generation_that_took_an_image_over_deletes_it_on_its_own_delete(api):
+    core = Lifecycle()
+    taker = {**checked(core, adopt_existing=True), "generation": None}
+    api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)  # built with pcluster, same configuration
+
+    core.create(taker)
+    core.delete("hpc-base", taker)
+
+    assert "hpc-base" not in api.images and len(api.ops("delete_image")) == 1
