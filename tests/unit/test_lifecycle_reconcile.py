@@ -66,13 +66,15 @@ def test_a_replacement_whose_build_answer_is_lost_takes_over_the_live_image_too(
     assert "hpc-base" in api.images and api.ops("delete_image") == []
 
 
-def test_an_image_this_create_built_despite_a_lost_answer_is_its_own_and_its_delete_deletes_it(api):
+def test_an_image_this_create_built_despite_a_lost_answer_is_its_own_and_its_delete_deletes_it(api, caplog):
     core = Lifecycle()
     new = checked(core)
     api.build_script = ["BUILD_COMPLETE"]
     lose_the_next_answer(api)
 
-    _, outs = core.create(new)
+    with caplog.at_level(logging.INFO, logger="pulumi_pcimage"):
+        _, outs = core.create(new)
+    assert "image hpc-base: adopting the existing image (BUILD_COMPLETE)\n" in caplog.text + "\n", "its own build"
     core.delete("hpc-base", new)
 
     assert outs["ami_id"] == "ami-0f00" and len(api.ops("build_image")) == 1
@@ -142,13 +144,15 @@ def test_our_failed_images_cleanup_that_never_ends_is_given_up_at_delete_timeout
     assert clock.now == pytest.approx(45 * MINUTE)
 
 
-def test_an_image_built_without_a_generation_despite_a_lost_answer_is_still_deleted_by_its_delete(api):
+def test_an_image_built_without_a_generation_despite_a_lost_answer_is_still_deleted_by_its_delete(api, caplog):
     core = Lifecycle()
     new = {**checked(core), "generation": ""}  # an identity without a generation (as imports of untagged images)
     api.build_script = ["BUILD_COMPLETE"]
     lose_the_next_answer(api)
 
-    core.create(new)
+    with caplog.at_level(logging.INFO, logger="pulumi_pcimage"):
+        core.create(new)
+    assert "image hpc-base: adopting the existing image (BUILD_COMPLETE)\n" in caplog.text + "\n", "its own build"
     core.delete("hpc-base", new)
 
     assert "hpc-base" not in api.images and len(api.ops("build_image")) == 1
