@@ -167,7 +167,9 @@ DERIVED = ("owner", "generation")
 # Complete images a Create of this host adopted instead of building: (region, image id). A forced replacement
 # (`pulumi up --replace`) with an unchanged configuration gets the same id, adopts the live image, and the
 # engine then deletes the old resource in this same process: that delete must leave the image alone.
-# Keyed by (region, image id), valued by the adopted image's generation: the old resource's own.
+# Keyed by (region, image id), valued by the adopting resource's generation: a delete of any other resource
+# there is one the image was taken from. (Not the image's own tag: after a second replacement the resource
+# being deleted is the first adopter, whose generation the image never carried.)
 _adopted: dict[tuple[str | None, str], str] = {}
 
 # Dry-run results by content, so a preview of many unchanged images sends nothing twice.
@@ -304,8 +306,8 @@ class Lifecycle:
                 inputs["image_id"] = olds.get("image_id")
             return []
         urn = news.get("owner")
-        if is_unknown(urn):
-            inputs["owner"] = inputs["image_id"] = urn
+        if is_unknown(urn):  # the owner stays unknown as check kept it, and so does the id derived from it
+            inputs["image_id"] = urn
             return []
         if not isinstance(urn, str) or not urn.startswith(identity.URN_PREFIX):
             return [Failure("owner", "owner must be the resource's URN (CustomImage sets it)")]
@@ -480,7 +482,7 @@ class Lifecycle:
                  else " (adopt_existing=true)")
         if status == "BUILD_COMPLETE":
             if not own_build:
-                _adopted[(s["region"], image_id)] = found.generation or ""
+                _adopted[(s["region"], image_id)] = s["generation"] or ""
             return current
         if status == "BUILD_IN_PROGRESS":
             return None  # the caller waits for it
@@ -659,8 +661,8 @@ class Lifecycle:
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         s = settings(props)
-        if _adopted.get((s["region"], id_)) == (s["generation"] or ""):  # the generation a replacement adopted
-            del _adopted[(s["region"], id_)]
+        adopter = _adopted.get((s["region"], id_))
+        if adopter is not None and adopter != (s["generation"] or ""):  # a replacement took the image over
             log.warning(
                 "image %s: not deleted: its replacement has the same configuration and image id and took it over, "
                 "so it is still in use by the stack. To build it anew under the same id, set "

@@ -36,6 +36,16 @@ def test_a_targeted_replacement_never_deletes_the_live_image(deployment: Deploym
     assert "not deleted: its replacement has the same configuration and image id" in deployment.host.stderr_text()
 
 
+def test_a_second_targeted_replacement_keeps_the_image_too(deployment: Deployment, emulator):
+    deployment.up(deployment.program())
+    live = deployment.id
+    deployment.up(deployment.program(), Options(replace=True))
+    deployment.up(deployment.program(), Options(replace=True))  # its old resource is the first replacement
+    assert deployment.id == live and deployment.outputs["ami_id"].startswith("ami-")
+    agree(emulator, deployment)
+    assert emulator.counters()["builds_started"] == 1
+
+
 def test_a_targeted_replacement_with_delete_before_replace_rebuilds(deployment: Deployment, emulator):
     deployment.up(deployment.program())
     first_ami = deployment.outputs["ami_id"]
