@@ -218,7 +218,9 @@ class PcImageProvider(p.Provider):
         return p.CheckResponse(inputs=request.new_inputs, failures=failures)
 
     async def diff_config(self, request: p.DiffRequest) -> p.DiffResponse:
-        old, new = inputs_of(request.old_state)[0], inputs_of(request.new_inputs)[0]
+        # By the setting's own name (`apiUrl`, as `pulumi config` spells it), not the resource field's.
+        old = {key: plain(value) for key, value in request.old_state.items()}
+        new = {key: plain(value) for key, value in request.new_inputs.items()}
         changed = sorted(k for k in set(old) | set(new) if k != "version" and old.get(k) != new.get(k))
         return p.DiffResponse(changes=bool(changed), diffs=changed)  # resources pick changes up in their Check
 
@@ -250,10 +252,10 @@ class PcImageProvider(p.Provider):
                 news["api_url"] = endpoint.normalize_api_url(url) if url else self._default_api_url()
             except EndpointNotConfigured as exc:
                 return [p.CheckFailure("apiUrl", str(exc).replace("pass api_url explicitly", "pass apiUrl"))]
-        if news.get("region") is None and not isinstance(news.get("aws_profile"), Unknown):
-            api_url = news.get("api_url")
-            news["region"] = default_region(news.get("aws_profile")) or (
-                None if isinstance(api_url, Unknown) else endpoint.api_region(api_url or ""))
+        if news.get("region") is None:  # as the dynamic face's program: once the profile and the endpoint are known
+            profile, api_url = news.get("aws_profile"), news.get("api_url")
+            news["region"] = Unknown() if isinstance(profile, Unknown) or isinstance(api_url, Unknown) else (
+                default_region(profile) or endpoint.api_region(api_url or ""))
         return []
 
     def _default_api_url(self) -> str:
