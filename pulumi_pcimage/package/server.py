@@ -145,16 +145,15 @@ class Progress:
 
     def __init__(self, engine: EngineLog, urn: str, image_id: str | None):
         self.engine, self.urn, self.image_id = engine, urn, image_id
-        self._shown: tuple = ()
-        self._at = -PROGRESS_SECONDS
+        self._shown: tuple | None = None  # (status, stage, when) of the line shown last
 
     def __call__(self, phase: str, described: dict | None, elapsed: float) -> None:
         status = (described or {}).get("imageBuildStatus")
         stage = (described or {}).get("imagebuilderImageStatus")
         now = time.monotonic()
-        if (status, stage) == self._shown and now - self._at < PROGRESS_SECONDS:
+        if self._shown is not None and self._shown[:2] == (status, stage) and now - self._shown[2] < PROGRESS_SECONDS:
             return
-        self._shown, self._at = (status, stage), now
+        self._shown = (status, stage, now)
         doing = "building" if phase == "build" else "deleting"
         text = f"{doing} image {self.image_id}: {status or 'not found'}, {waiter._duration(elapsed)} elapsed"
         self.engine(text + (f", Image Builder: {stage}" if stage else ""), urn=self.urn, ephemeral=True)
@@ -169,9 +168,7 @@ class PcImageProvider(p.Provider):
         self._api_urls: dict[tuple, str] = {}
         self._lock = threading.Lock()
         self.engine = EngineLog(engine_address)
-        handler = _ToEngine(self.engine)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
+        log.addHandler(_ToEngine(self.engine))  # logging's default format: the message alone
         log.setLevel(logging.INFO)
         workers = hostpool.configured_workers() or hostpool.NO_CEILING  # a thread per operation in flight
         self._long = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pcimage-operation")
@@ -269,9 +266,9 @@ class PcImageProvider(p.Provider):
     def _check(self, request: p.CheckRequest) -> p.CheckResponse:
         olds = inputs_of(request.old_inputs)[0]
         news, secret = inputs_of(request.new_inputs)
-        for internal in ("owner", "generation", "secret_configuration"):
-            news.pop(internal, None)  # never the user's: set here from the request
-        news["owner"] = request.urn  # the core derives the owner marker and the image id from it
+        # Never the user's: the core derives the generation, and the owner marker and image id from the URN.
+        news.pop("generation", None)
+        news["owner"] = request.urn
         news["secret_configuration"] = "image_configuration" in secret
         failures = self._defaults(news)
         if failures:
@@ -310,7 +307,8 @@ class PcImageProvider(p.Provider):
 
     # ------------------------------------------------------------ create, read, update, delete
 
-    def _hooks(self, urn: str, image_id: str | None, *, create: float = 0, delete: float = 0) -> Hooks:
+    def _hooks(self, urn: str, image_id: str | None, *, create: float | None = None,
+               delete: float | None = None) -> Hooks:
         # The engine's timeout 0 means the user set no customTimeouts: the inputs' minutes apply.
         return Hooks(progress=Progress(self.engine, urn, image_id), cancel=self.cancelled,
                      create_timeout=create or None, delete_timeout=delete or None)
@@ -335,7 +333,7 @@ class PcImageProvider(p.Provider):
 
     def _read(self, request: p.ReadRequest) -> p.ReadResponse:
         if not request.inputs and not request.properties:  # `pulumi import` / `get`: only the id is known
-            settings = {"owner": request.urn}
+            settings: dict[str, Any] = {}
             self._defaults(settings)
             id_, inputs, outs = self._core().read_existing(request.resource_id, settings, request.urn)
             return p.ReadResponse(resource_id=id_, properties=wire_map(outs, set()),

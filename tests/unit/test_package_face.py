@@ -305,11 +305,12 @@ def test_configure_takes_arguments_before_stack_variables_and_ignores_empty_ones
 
 def test_check_fills_the_provider_settings_and_derives_the_id_from_the_urn(api, clients):
     prov = start(apiUrl=API + "/", region="eu-west-1", profile="team", roleArn=ROLE)
-    inputs = checked(prov, program(owner="someone", generation="mine", secretConfiguration=True))
+    # what only the provider sets is never taken from the program, whatever its value
+    inputs = checked(prov, program(owner="someone", generation=5, secretConfiguration=True))
     assert (inputs["apiUrl"], inputs["region"], inputs["awsProfile"], inputs["roleArn"]) == (
         API, "eu-west-1", "team", ROLE)
     assert inputs["imageId"].startswith("hpc-base-") and inputs["owner"].startswith("proj/dev/hpc-base@")
-    assert inputs["generation"] not in ("", "mine") and inputs["secretConfiguration"] is False
+    assert inputs["generation"] not in ("", 5) and inputs["secretConfiguration"] is False
     assert inputs["buildTimeoutMinutes"] == 180.0 and inputs["validationFailureLevel"] == "ERROR"
     assert clients[-1] == {"api_url": API, "profile": "team", "role_arn": ROLE}, "the dry run signs as configured"
     # the program's own values win
