@@ -131,7 +131,13 @@ def on_clock(prov: PcImageProvider, sim) -> PcImageProvider:
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """As the SDK's server awaits a method; on a loop of its own (asyncio.run would unset the thread's current
+    loop, which the Pulumi SDK's mocks in later tests read)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 def start(engine=None, **settings) -> PcImageProvider:
