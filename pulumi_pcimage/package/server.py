@@ -39,7 +39,7 @@ from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_
 
 PROGRESS_SECONDS = 5.0  # the live status line changes at once on a new status, else at most this often
 # Outputs that quote the configuration: secret when it is (ParallelCluster names the AMI after Image.Name).
-FROM_CONFIGURATION = ("image_configuration", "ami_name")
+QUOTE_CONFIGURATION = ("ami_name",)
 _urn: contextvars.ContextVar[str] = contextvars.ContextVar("pcimage_urn", default="")
 
 
@@ -84,7 +84,7 @@ def inputs_of(props: dict[str, PropertyValue]) -> tuple[dict[str, Any], set[str]
 
 def wire_map(values: dict[str, Any], secret: set[str]) -> dict[str, PropertyValue]:
     if "image_configuration" in secret:
-        secret = secret | set(FROM_CONFIGURATION)
+        secret = secret | set(QUOTE_CONFIGURATION)
     return {camel(k) if k in BY_NAME else k: wire(v, k in secret) for k, v in values.items() if v is not None}
 
 
@@ -113,7 +113,7 @@ class EngineLog:
     def __init__(self, address: str | None):
         self._stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address)) if address else None
 
-    def __call__(self, message: str, *, urn: str = "", severity: engine_pb2.LogSeverity.ValueType = engine_pb2.INFO,
+    def __call__(self, message: str, *, urn: str, severity: engine_pb2.LogSeverity.ValueType = engine_pb2.INFO,
                  ephemeral: bool = False) -> None:
         if self._stub is None:
             return

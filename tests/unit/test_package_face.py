@@ -444,6 +444,7 @@ def test_options_change_in_place_with_their_kind(api, clients):
     assert (result.changes, result.replaces, result.delete_before_replace) == (True, [], False)
     assert kinds(result) == {"awsProfile": "ADD", "roleArn": "DELETE", "buildTimeoutMinutes": "UPDATE"}
     assert sorted(result.diffs) == ["awsProfile", "buildTimeoutMinutes", "roleArn"]
+    assert all(d.input_diff for d in result.detailed_diff.values()), "the engine shows them as input changes"
 
 
 def test_a_refreshed_failed_image_is_replaced_for_its_status(api, clients):
@@ -666,10 +667,10 @@ def test_the_status_line_shows_a_new_status_at_once_and_the_same_one_at_most_eve
     monkeypatch.setattr(server, "time", SimpleNamespace(monotonic=lambda: now[0]))
     progress = Progress(EngineLog(engine.address), URN, "hpc-base-1")
     building = {"imageBuildStatus": "BUILD_IN_PROGRESS", "imagebuilderImageStatus": "BUILDING"}
-    for at, described in [(0, building), (1, building), (PROGRESS_SECONDS - 0.1, building),
-                          (PROGRESS_SECONDS, building),
-                          (PROGRESS_SECONDS + 1, {**building, "imagebuilderImageStatus": "TESTING"}),
-                          (PROGRESS_SECONDS + 2, {"imageBuildStatus": "BUILD_COMPLETE"}), (PROGRESS_SECONDS + 3, None)]:
+    assert PROGRESS_SECONDS == 5
+    for at, described in [(0, building), (1, building), (4.9, building), (5, building),
+                          (6, {**building, "imagebuilderImageStatus": "TESTING"}),
+                          (7, {"imageBuildStatus": "BUILD_COMPLETE"}), (8, None)]:
         now[0] = 1000.0 + at
         progress("build", described, 65 + at)
     assert engine.messages() == [
@@ -696,16 +697,16 @@ def test_lifecycle_lines_go_to_the_engine_by_severity(engine):
     log.critical("image x: very wrong")
     waiter.log.info("image x build: BUILD_IN_PROGRESS after 5s")
     waiter.log.warning("image x build: throttled")
-    assert [(r.severity, r.message, r.ephemeral) for r in engine.requests] == [
-        (engine_pb2.INFO, "image x: build started", False), (engine_pb2.WARNING, "image x: a note", False),
-        (engine_pb2.ERROR, "image x: went wrong", False), (engine_pb2.ERROR, "image x: very wrong", False),
-        (engine_pb2.WARNING, "image x build: throttled", False)]
+    assert [(r.severity, r.message, r.ephemeral, r.urn) for r in engine.requests] == [
+        (engine_pb2.INFO, "image x: build started", False, ""), (engine_pb2.WARNING, "image x: a note", False, ""),
+        (engine_pb2.ERROR, "image x: went wrong", False, ""), (engine_pb2.ERROR, "image x: very wrong", False, ""),
+        (engine_pb2.WARNING, "image x build: throttled", False, "")], "outside any operation: on no resource"
     assert prov.settings == {}
 
 
 def test_a_lost_engine_never_fails_an_operation():
     EngineLog("127.0.0.1:9")("nobody listens", urn=URN)  # refused: dropped, not raised
-    EngineLog(None)("no engine at all")
+    EngineLog(None)("no engine at all", urn=URN)
 
 
 # ---------------------------------------------------------------- functions through Invoke
