@@ -508,7 +508,7 @@ def test_outputs_of_a_secret_configuration_stay_secret(api, clients):
     assert not rpc.is_rpc_secret(plain_outputs["amiName"])
 
 
-@pytest.mark.parametrize("flagged", ["wrapped", "in the state"])
+@pytest.mark.parametrize("flagged", ["wrapped", "in the state", "wrapped, in a state from before the flag"])
 def test_a_secret_configuration_is_never_quoted_in_messages(api, clients, engine, flagged):
     licence = "LIC-7731-SECRET"
     text = CONFIG + f"  Tags:\n    - {{Key: licence, Value: {licence}}}\n"
@@ -525,6 +525,8 @@ def test_a_secret_configuration_is_never_quoted_in_messages(api, clients, engine
     if flagged == "in the state":  # a state whose secrecy was lost on the way keeps its flag
         inputs = {**inputs, "imageConfiguration": text}
         assert inputs["secretConfiguration"] is True
+    elif flagged.endswith("before the flag"):  # the secret wrapping alone says so
+        inputs = {key: value for key, value in inputs.items() if key != "secretConfiguration"}
     create(prov, inputs)
     [warning] = [r.message for r in engine.requests if "TagValidator" in r.message]
     assert warning.endswith("TagValidator (WARNING): tag value *** looks like a key")
@@ -616,7 +618,9 @@ def test_refresh_keeps_the_inputs_and_drops_a_deleted_image(api, clients):
     assert seen(refreshed.properties)["amiId"] == "ami-0f00"
     assert rpc.is_rpc_secret(seen(refreshed.properties)["imageConfiguration"])
     # a state written without inputs is refreshed all the same (not imported)
-    assert read(state, {}).resource_id == id_ and api.ops("describe_image")[-1][1] == id_
+    without = read(state, {})
+    assert without.resource_id == id_ and seen(without.inputs) == {}
+    assert rpc.is_rpc_secret(seen(without.properties)["imageConfiguration"]), "refreshed, not imported anew"
     del api.images[id_]
     gone = read(state, inputs)
     assert (gone.resource_id, gone.properties, gone.inputs) == ("", {}, {})
@@ -714,7 +718,7 @@ def test_a_lost_engine_never_fails_an_operation():
 @pytest.fixture
 def catalog(api):
     def describe_official_images(*, region=None, os=None, architecture=None):
-        api.calls.append(("describe_official_images", "", {"region": region, "os": os}))
+        api.calls.append(("describe_official_images", "", {"region": region, "os": os, "architecture": architecture}))
         return {"images": [{"amiId": "ami-0a1", "name": "aws-parallelcluster-3.16.1-amzn2023-hvm-arm64",
                             "os": "alinux2023", "architecture": "arm64", "version": "3.16.1"}]}
 
@@ -737,11 +741,13 @@ def invoke(prov, token: str, args: dict) -> tuple[dict, list[tuple[str, str]]]:
 
 def test_functions_through_invoke(catalog, clients):
     prov = start(apiUrl=API, region="eu-west-1", profile="team", roleArn=ROLE)
-    found, fails = invoke(prov, "pcimage:index:getOfficialImages", {"os": "alinux2023", "region": "us-east-1"})
+    found, fails = invoke(prov, "pcimage:index:getOfficialImages", {"os": "alinux2023", "architecture": "arm64",
+                                                                    "region": "us-east-1"})
     assert fails == [] and found == {"images": [{
         "amiId": "ami-0a1", "name": "aws-parallelcluster-3.16.1-amzn2023-hvm-arm64", "os": "alinux2023",
         "architecture": "arm64", "version": "3.16.1"}]}
-    assert catalog.calls[-1] == ("describe_official_images", "", {"region": "us-east-1", "os": "alinux2023"})
+    assert catalog.calls[-1] == ("describe_official_images", "", {"region": "us-east-1", "os": "alinux2023",
+                                                                  "architecture": "arm64"})
     assert clients[-1] == {"api_url": API, "profile": "team", "role_arn": ROLE}
 
     listed, _ = invoke(prov, "pcimage:index:listImages", {"imageStatus": "AVAILABLE"})
@@ -754,6 +760,18 @@ def test_functions_through_invoke(catalog, clients):
     assert (described["imageId"], described["amiId"], described["imageBuildStatus"]) == (
         "base-1", "ami-0f00", "BUILD_COMPLETE")
     assert "images" not in described
+
+
+def test_lines_written_during_a_function_call_are_attached_to_no_resource(catalog, clients, engine):
+    def describe_official_images(**kwargs):  # the client announces its retries on the pulumi_pcimage logger
+        logging.getLogger("pulumi_pcimage.client").warning("describe_official_images: HTTP 429, retrying in 1s")
+        return {"images": []}
+
+    catalog.describe_official_images = describe_official_images
+    assert invoke(start(engine, apiUrl=API, region="eu-west-1"), "pcimage:index:getOfficialImages", {}) == (
+        {"images": []}, [])
+    assert [(r.message, r.urn, r.severity) for r in engine.requests] == [
+        ("describe_official_images: HTTP 429, retrying in 1s", "", engine_pb2.WARNING)]
 
 
 def test_function_failures_name_the_function_and_argument_as_the_schema_does(catalog, clients):
