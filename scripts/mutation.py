@@ -56,8 +56,6 @@ PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "n
                "-p", "no:pcimage_emulator", "-o", "addopts=", "--timeout=60"]
 
 
-
-
 def module_file(module: str) -> str:
     """`package.server` -> pulumi_pcimage/package/server.py (relative to the repository)."""
     return os.path.join("pulumi_pcimage", *module.split(".")) + ".py"
