@@ -1,7 +1,7 @@
 """Mutation testing of the core modules against the fast tests (tests/unit, tests/client; see TEST_DIRS).
 
     python scripts/mutation.py                   # every core module, 2 workers
-    python scripts/mutation.py waiter lifecycle  # some modules
+    python scripts/mutation.py waiter lifecycle  # some modules (package.server: pulumi_pcimage/package/server.py)
     python scripts/mutation.py --list-survivors  # print every surviving mutant, accepted ones too
 
 Each mutant is one small change to one module (a flipped comparison, a changed constant, a swapped operator,
@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["config", "fields", "identity", "endpoint", "client", "waiter", "lifecycle", "redact", "provider"]
+MODULES = ["config", "fields", "identity", "endpoint", "client", "waiter", "lifecycle", "redact", "provider",
+           "package.server", "package.schema"]
 # The fast tests: tests/unit, tests/client, the files of tests/security that need no host and no moto (YAML limits,
 # redaction, the presigned fetch, redirects: seconds), and the README's field table; the rest is slow.
 TEST_DIRS = ["tests/unit", "tests/client", "tests/security/test_yaml_limits.py", "tests/security/test_redaction.py",
@@ -55,6 +56,11 @@ DOC_KEYWORDS = {"description", "doc_type"}  # documentation text (tests/docs hol
 # every installed plugin cost about a second per mutant.
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "pytest_timeout", "-p", "_hypothesis_pytestplugin",
                "-o", "addopts=", "--timeout=60"]
+
+
+def module_file(module: str) -> str:
+    """`package.server` -> pulumi_pcimage/package/server.py (relative to the repository)."""
+    return os.path.join("pulumi_pcimage", *module.split(".")) + ".py"
 
 
 # ---------------------------------------------------------------- mutants
@@ -225,7 +231,7 @@ def serve(workdir: str) -> None:
     signal.signal(signal.SIGTERM, stop)
     for line in sys.stdin:
         job = json.loads(line)
-        path = Path(workdir, "pulumi_pcimage", f"{job['module']}.py") if job.get("module") else None
+        path = Path(workdir, module_file(job["module"])) if job.get("module") else None
         original = path.read_text() if path else None
         if path:
             path.write_text(job["source"])
@@ -294,8 +300,8 @@ def _coverage_child(args: list[str], out_file: str) -> int:
     import coverage
     import pytest
 
-    package = os.path.join(os.getcwd(), "pulumi_pcimage")
-    cov = coverage.Coverage(include=[os.path.join(package, "*.py")], data_file=None, branch=False)
+    cov = coverage.Coverage(include=[os.path.join(os.getcwd(), module_file(name)) for name in MODULES],
+                            data_file=None, branch=False)
 
     durations: dict[str, float] = {}
 
@@ -320,7 +326,7 @@ def _coverage_child(args: list[str], out_file: str) -> int:
     data = cov.get_data()
     result = {}
     for name in MODULES:
-        path = os.path.join(package, f"{name}.py")
+        path = os.path.join(os.getcwd(), module_file(name))
         by_line = data.contexts_by_lineno(path) if path in data.measured_files() else {}
         result[name] = {str(line): sorted(ctx) for line, ctx in by_line.items()}
     Path(out_file).write_text(json.dumps({"lines": result, "elapsed": elapsed, "durations": durations}))
@@ -400,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
 
         jobs = []
         for module in options.modules:
-            source = (base / "pulumi_pcimage" / f"{module}.py").read_text()
+            source = (base / module_file(module)).read_text()
             for mutant in mutants_of(module, source):
                 # The same mutants on every run: the choice depends only on the mutant's name.
                 if options.sample >= 1 or zlib.crc32(mutant.key.encode()) % 1000 < options.sample * 1000:
@@ -492,13 +498,13 @@ def test_files_importing(modules: list[str]) -> dict[str, list[str]]:
 def report(results: dict[str, list[tuple[Mutant, str]]], list_all: bool, elapsed: float) -> int:
     accepted = accepted_keys()
     failing = []
-    print(f"\n{'module':<11} {'mutants':>7} {'killed':>7} {'score':>6}  accepted  unexplained")
+    print(f"\n{'module':<14} {'mutants':>7} {'killed':>7} {'score':>6}  accepted  unexplained")
     for module, items in results.items():
         killed = sum(1 for _, v in items if v.startswith("killed"))
         survivors = [(m, v) for m, v in items if not v.startswith("killed")]
         ok = [m for m, _ in survivors if m.key in accepted]
         score = killed / len(items) if items else 1.0
-        print(f"{module:<11} {len(items):>7} {killed:>7} {score:>6.1%}  {len(ok):>8}  {len(survivors) - len(ok):>11}")
+        print(f"{module:<14} {len(items):>7} {killed:>7} {score:>6.1%}  {len(ok):>8}  {len(survivors) - len(ok):>11}")
         if score < TARGET:
             failing.append(module)
         for mutant, verdict in survivors:

@@ -8,7 +8,6 @@ import dataclasses
 import json
 import re
 import typing
-from pathlib import Path
 from typing import Any
 
 from .. import endpoint, functions
@@ -17,7 +16,6 @@ from ..fields import BY_NAME, INPUTS, OUTPUTS_ONLY, USER_INPUTS, Field
 PACKAGE = "pcimage"
 RESOURCE = f"{PACKAGE}:index:CustomImage"
 VERSION = "0.1.0"
-SCHEMA_FILE = Path(__file__).parent / "plugin" / "schema.json"
 
 
 def camel(name: str) -> str:

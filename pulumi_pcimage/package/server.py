@@ -39,7 +39,7 @@ from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_
 
 PROGRESS_SECONDS = 5.0  # the live status line changes at once on a new status, else at most this often
 # Outputs that quote the configuration: secret when it is (ParallelCluster names the AMI after Image.Name).
-FROM_CONFIGURATION = ("image_configuration", "ami_name")
+QUOTE_CONFIGURATION = ("ami_name",)
 _urn: contextvars.ContextVar[str] = contextvars.ContextVar("pcimage_urn", default="")
 
 
@@ -84,7 +84,7 @@ def inputs_of(props: dict[str, PropertyValue]) -> tuple[dict[str, Any], set[str]
 
 def wire_map(values: dict[str, Any], secret: set[str]) -> dict[str, PropertyValue]:
     if "image_configuration" in secret:
-        secret = secret | set(FROM_CONFIGURATION)
+        secret = secret | set(QUOTE_CONFIGURATION)
     return {camel(k) if k in BY_NAME else k: wire(v, k in secret) for k, v in values.items() if v is not None}
 
 
@@ -113,7 +113,7 @@ class EngineLog:
     def __init__(self, address: str | None):
         self._stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address)) if address else None
 
-    def __call__(self, message: str, *, urn: str = "", severity: engine_pb2.LogSeverity.ValueType = engine_pb2.INFO,
+    def __call__(self, message: str, *, urn: str, severity: engine_pb2.LogSeverity.ValueType = engine_pb2.INFO,
                  ephemeral: bool = False) -> None:
         if self._stub is None:
             return
@@ -145,16 +145,15 @@ class Progress:
 
     def __init__(self, engine: EngineLog, urn: str, image_id: str | None):
         self.engine, self.urn, self.image_id = engine, urn, image_id
-        self._shown: tuple = ()
-        self._at = -PROGRESS_SECONDS
+        self._shown: tuple | None = None  # (status, stage, when) of the line shown last
 
     def __call__(self, phase: str, described: dict | None, elapsed: float) -> None:
         status = (described or {}).get("imageBuildStatus")
         stage = (described or {}).get("imagebuilderImageStatus")
         now = time.monotonic()
-        if (status, stage) == self._shown and now - self._at < PROGRESS_SECONDS:
+        if self._shown is not None and self._shown[:2] == (status, stage) and now - self._shown[2] < PROGRESS_SECONDS:
             return
-        self._shown, self._at = (status, stage), now
+        self._shown = (status, stage, now)
         doing = "building" if phase == "build" else "deleting"
         text = f"{doing} image {self.image_id}: {status or 'not found'}, {waiter._duration(elapsed)} elapsed"
         self.engine(text + (f", Image Builder: {stage}" if stage else ""), urn=self.urn, ephemeral=True)
@@ -169,9 +168,7 @@ class PcImageProvider(p.Provider):
         self._api_urls: dict[tuple, str] = {}
         self._lock = threading.Lock()
         self.engine = EngineLog(engine_address)
-        handler = _ToEngine(self.engine)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
+        log.addHandler(_ToEngine(self.engine))  # logging's default format: the message alone
         log.setLevel(logging.INFO)
         workers = hostpool.configured_workers() or hostpool.NO_CEILING  # a thread per operation in flight
         self._long = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pcimage-operation")
@@ -218,7 +215,9 @@ class PcImageProvider(p.Provider):
         return p.CheckResponse(inputs=request.new_inputs, failures=failures)
 
     async def diff_config(self, request: p.DiffRequest) -> p.DiffResponse:
-        old, new = inputs_of(request.old_state)[0], inputs_of(request.new_inputs)[0]
+        # By the setting's own name (`apiUrl`, as `pulumi config` spells it), not the resource field's.
+        old = {key: plain(value) for key, value in request.old_state.items()}
+        new = {key: plain(value) for key, value in request.new_inputs.items()}
         changed = sorted(k for k in set(old) | set(new) if k != "version" and old.get(k) != new.get(k))
         return p.DiffResponse(changes=bool(changed), diffs=changed)  # resources pick changes up in their Check
 
@@ -250,10 +249,10 @@ class PcImageProvider(p.Provider):
                 news["api_url"] = endpoint.normalize_api_url(url) if url else self._default_api_url()
             except EndpointNotConfigured as exc:
                 return [p.CheckFailure("apiUrl", str(exc).replace("pass api_url explicitly", "pass apiUrl"))]
-        if news.get("region") is None and not isinstance(news.get("aws_profile"), Unknown):
-            api_url = news.get("api_url")
-            news["region"] = default_region(news.get("aws_profile")) or (
-                None if isinstance(api_url, Unknown) else endpoint.api_region(api_url or ""))
+        if news.get("region") is None:  # as the dynamic face's program: once the profile and the endpoint are known
+            profile, api_url = news.get("aws_profile"), news.get("api_url")
+            news["region"] = Unknown() if isinstance(profile, Unknown) or isinstance(api_url, Unknown) else (
+                default_region(profile) or endpoint.api_region(api_url or ""))
         return []
 
     def _default_api_url(self) -> str:
@@ -267,9 +266,9 @@ class PcImageProvider(p.Provider):
     def _check(self, request: p.CheckRequest) -> p.CheckResponse:
         olds = inputs_of(request.old_inputs)[0]
         news, secret = inputs_of(request.new_inputs)
-        for internal in ("owner", "generation", "secret_configuration"):
-            news.pop(internal, None)  # never the user's: set here from the request
-        news["owner"] = request.urn  # the core derives the owner marker and the image id from it
+        # Never the user's: the core derives the generation, and the owner marker and image id from the URN.
+        news.pop("generation", None)
+        news["owner"] = request.urn
         news["secret_configuration"] = "image_configuration" in secret
         failures = self._defaults(news)
         if failures:
@@ -308,7 +307,8 @@ class PcImageProvider(p.Provider):
 
     # ------------------------------------------------------------ create, read, update, delete
 
-    def _hooks(self, urn: str, image_id: str | None, *, create: float = 0, delete: float = 0) -> Hooks:
+    def _hooks(self, urn: str, image_id: str | None, *, create: float | None = None,
+               delete: float | None = None) -> Hooks:
         # The engine's timeout 0 means the user set no customTimeouts: the inputs' minutes apply.
         return Hooks(progress=Progress(self.engine, urn, image_id), cancel=self.cancelled,
                      create_timeout=create or None, delete_timeout=delete or None)
@@ -333,7 +333,7 @@ class PcImageProvider(p.Provider):
 
     def _read(self, request: p.ReadRequest) -> p.ReadResponse:
         if not request.inputs and not request.properties:  # `pulumi import` / `get`: only the id is known
-            settings = {"owner": request.urn}
+            settings: dict[str, Any] = {}
             self._defaults(settings)
             id_, inputs, outs = self._core().read_existing(request.resource_id, settings, request.urn)
             return p.ReadResponse(resource_id=id_, properties=wire_map(outs, set()),
