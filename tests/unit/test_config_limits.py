@@ -100,6 +100,13 @@ def test_depth_is_nesting_however_many_collections_close_before_it():
     assert str(raised.value) == "is nested more than 64 levels deep; image configurations need fewer than 10"
 
 
+def test_a_shared_list_counts_its_values_each_time_it_appears():
+    part = ["v"] * 99  # 100 values with the list itself
+    config.load({"x": [part] * 999})  # 2 + 999 * 100 = 99,902 values
+    with pytest.raises(ConfigError, match="expands to more than 100,000 values"):
+        config.load({"x": [part] * 1000})
+
+
 def test_a_shared_part_of_a_mapping_counts_each_time_it_appears():
     part = {"k": "v" * 1023}
     with pytest.raises(ConfigError, match="4,194,304 characters"):
