@@ -189,9 +189,18 @@ def redirect_error(operation: str, response: requests.Response) -> errors.Redire
         status=response.status_code, operation=operation, location_host=target and urlsplit(target).hostname)
 
 
-def _refuse_redirect(operation: str, response: requests.Response, **_: Any) -> None:
+class _Redirected(Exception):
+    """A 3xx answer, raised from the session's response hook: requests parses the Location of a redirect it does
+    not follow too, and a malformed one would raise a bare ValueError after the hook."""
+
+    def __init__(self, response: requests.Response):
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _refuse_redirect(response: requests.Response, **_: Any) -> None:
     if 300 <= response.status_code < 400:
-        raise redirect_error(operation, response)
+        raise _Redirected(response)
 
 
 def _wire(value: Any) -> str:
@@ -376,11 +385,10 @@ class ParallelClusterClient:
             attempt += 1
             last = attempt >= policy.max_attempts
             try:
-                # A 3xx is refused in a response hook: requests parses the Location of an unfollowed redirect
-                # too, and a malformed one would raise a bare ValueError after the hook.
                 response = http.request(method, self.api_url + path, params=params, json=json, auth=auth,
-                                        timeout=self.timeout, allow_redirects=False,
-                                        hooks={"response": functools.partial(_refuse_redirect, operation)})
+                                        timeout=self.timeout, allow_redirects=False)
+            except _Redirected as exc:
+                raise redirect_error(operation, exc.response) from None
             except _TRANSPORT_ERRORS as exc:
                 if _certificate_rejected(exc):
                     raise errors.TransportError(
@@ -441,6 +449,7 @@ class ParallelClusterClient:
         http = getattr(self._local, "http", None)
         if http is None:
             http = self._local.http = requests.Session()
+            http.hooks["response"].append(_refuse_redirect)  # first, before any hook a caller adds
         return http
 
     def _boto_session(self):
