@@ -88,8 +88,9 @@ def test_a_300_answer_is_a_refused_redirect_not_a_success(once, server):
     assert raised.value.location_host == "elsewhere.example.com"
 
 
-def raw_server(answer: bytes) -> tuple[str, socketserver.TCPServer]:
-    """A server on 127.0.0.1 that answers every request with these bytes (headers no HTTP library would write)."""
+def raised_by_raw_answer(make_client, answer: bytes) -> tuple[errors.PcImageError, str]:
+    """describe_image, tried once, against a server on 127.0.0.1 that answers with these bytes (headers no HTTP
+    library would write); the error raised and the server's URL."""
     class Handler(socketserver.StreamRequestHandler):
         def handle(self):
             while self.rfile.readline() not in (b"\r\n", b""):
@@ -99,7 +100,14 @@ def raw_server(answer: bytes) -> tuple[str, socketserver.TCPServer]:
     listener = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
     listener.daemon_threads = True
     threading.Thread(target=listener.serve_forever, args=(0.02,), daemon=True).start()
-    return f"http://127.0.0.1:{listener.server_address[1]}/prod", listener
+    url = f"http://127.0.0.1:{listener.server_address[1]}/prod"
+    try:
+        with pytest.raises(errors.PcImageError) as raised:
+            make_client(url, retry=RetryPolicy(max_attempts=1)).describe_image("hpc-base")
+    finally:
+        listener.shutdown()
+        listener.server_close()
+    return raised.value, url
 
 
 @pytest.mark.parametrize("location, target", [
@@ -109,16 +117,11 @@ def raw_server(answer: bytes) -> tuple[str, socketserver.TCPServer]:
     ("http://[::1/x", "(an unreadable URL)"),  # an IPv6 host never closed
 ])
 def test_a_redirect_to_something_without_a_host_says_so(make_client, location, target):
-    url, listener = raw_server(f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n"
-                               "Connection: close\r\n\r\n".encode())
-    try:
-        with pytest.raises(errors.RedirectRefused) as raised:
-            make_client(url, retry=RetryPolicy(max_attempts=1)).describe_image("hpc-base")
-    finally:
-        listener.shutdown()
-        listener.server_close()
+    error, url = raised_by_raw_answer(make_client, f"HTTP/1.1 302 Found\r\nLocation: {location}\r\n"
+                                                   "Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
+    assert isinstance(error, errors.RedirectRefused)
     target = target.format(port=url.split(":")[2].split("/")[0])
-    assert raised.value.message.startswith(f"the API answered with a redirect to {target}; redirects are never")
+    assert error.message.startswith(f"the API answered with a redirect to {target}; redirects are never")
 
 
 # ---------------------------------------------------------------- bodies that are not the API's JSON
@@ -403,15 +406,10 @@ def test_importing_the_client_alone_keeps_signatures_out_of_library_logs():
 
 
 def test_a_body_without_any_content_type_says_so(make_client):
-    url, listener = raw_server(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\n"
-                               b"oops")
-    try:
-        with pytest.raises(errors.InternalServiceError) as raised:
-            make_client(url, retry=RetryPolicy(max_attempts=1)).describe_image("hpc-base")
-    finally:
-        listener.shutdown()
-        listener.server_close()
-    assert raised.value.message == "Internal Server Error, non-JSON body (unknown content type): oops"
+    error, _ = raised_by_raw_answer(make_client, b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n"
+                                                 b"Connection: close\r\n\r\noops")
+    assert isinstance(error, errors.InternalServiceError)
+    assert error.message == "Internal Server Error, non-JSON body (unknown content type): oops"
 
 
 def test_credentials_that_stay_expired_after_a_refresh_say_what_to_refresh(server):
