@@ -164,23 +164,29 @@ class ImageService:
     def _no_logs(image_id: str) -> str:
         return f"Unable to find image logs, please double check if image id={image_id} is correct."
 
-    def state(self, record: ImageRecord) -> str:
-        """'building', 'complete', 'failed' or 'deleting' at the current time."""
-        now = self.clock()
+    def state(self, record: ImageRecord, now: float | None = None) -> str:
+        """'building', 'complete', 'failed' or 'deleting' at `now` (default: the current time).
+
+        An answer that reports one image twice must read the clock once: a build ending between two reads would
+        otherwise be both in progress and complete within one answer.
+        """
+        now = self.clock() if now is None else now
         if record.delete_started_at is not None:
             return "deleting"
         if now < record.ends_at:
             return "building"
         return record.outcome
 
-    def _phase(self, record: ImageRecord) -> str:
+    @staticmethod
+    def _phase(record: ImageRecord, now: float) -> str:
         span = max(record.ends_at - record.created_at, 1e-9)
-        done = (self.clock() - record.created_at) / span
+        done = (now - record.created_at) / span
         return next(name for limit, name in PHASES if done < limit or limit == 1.0)
 
-    def _stack_status(self, record: ImageRecord) -> str:
+    @staticmethod
+    def _stack_status(record: ImageRecord, state: str) -> str:
         return {"building": "CREATE_IN_PROGRESS", "deleting": "DELETE_IN_PROGRESS",
-                "failed": "ROLLBACK_COMPLETE" if record.rollback else "CREATE_FAILED"}[self.state(record)]
+                "failed": "ROLLBACK_COMPLETE" if record.rollback else "CREATE_FAILED"}[state]
 
     @staticmethod
     def _config(record: ImageRecord) -> dict[str, Any]:
@@ -242,14 +248,13 @@ class ImageService:
         return (f"arn:aws:imagebuilder:{record.region}:{catalog.ACCOUNT}:image/"
                 f"parallelclusterimage-{record.image_id.lower()}/{catalog.VERSION}/1")
 
-    def _summary(self, record: ImageRecord) -> dict[str, Any]:
-        """ImageInfoSummary, as list_images and build_image return it."""
-        state = self.state(record)
+    def _summary(self, record: ImageRecord, state: str) -> dict[str, Any]:
+        """ImageInfoSummary, as list_images and build_image return it, for the image in `state`."""
         summary: dict[str, Any] = {"imageId": record.image_id, "region": record.region, "version": catalog.VERSION}
         if state == "complete":
             summary.update(imageBuildStatus="BUILD_COMPLETE", ec2AmiInfo={"amiId": self._ami_id(record)})
         else:
-            stack_status = self._stack_status(record)
+            stack_status = self._stack_status(record, state)
             summary.update(imageBuildStatus={"CREATE_IN_PROGRESS": "BUILD_IN_PROGRESS",
                                              "DELETE_IN_PROGRESS": "DELETE_IN_PROGRESS"}.get(stack_status,
                                                                                               "BUILD_FAILED"),
@@ -428,7 +433,7 @@ class ImageService:
                              ends_at=now + self.build_seconds, rollback=rollback, messages=messages)
         if not self.store.insert(record):  # a concurrent build of the same id won the race
             raise self._conflict(self.store.get(region, image_id))
-        response: dict[str, Any] = {"image": self._summary(record)}
+        response: dict[str, Any] = {"image": self._summary(record, "building")}
         if messages:
             response["validationMessages"] = messages
         return response
@@ -446,7 +451,8 @@ class ImageService:
 
     def describe_image(self, image_id: str, region: str | None = None, base_url: str = "") -> dict[str, Any]:
         record = self._existing(region, image_id)
-        state = self.state(record)
+        now = self.clock()
+        state = self.state(record, now)
         body: dict[str, Any] = {
             "imageId": image_id,
             "region": record.region,
@@ -458,12 +464,12 @@ class ImageService:
             body.update(imageBuildStatus="BUILD_COMPLETE", creationTime=iso(int(record.ends_at)),
                         ec2AmiInfo=self._ami(record))
             return body
-        body.update(self._summary(record))
+        body.update(self._summary(record, state))
         body.update(imageBuildLogsArn=catalog.log_group_arn(record.region, image_id),
                     cloudformationStackCreationTime=iso(record.created_at),
                     cloudformationStackTags=self._stack_tags(record))
         if state == "building":
-            body["imagebuilderImageStatus"] = self._phase(record)
+            body["imagebuilderImageStatus"] = self._phase(record, now)
         elif state == "failed":
             body.update(imagebuilderImageStatus="FAILED", imagebuilderImageStatusReason=record.reason,
                         cloudformationStackStatusReason="The following resource(s) failed to create: "
@@ -504,20 +510,21 @@ class ImageService:
         if image_status not in STATUS_FILTERS:
             raise bad_request(f"'{image_status}' is not one of {STATUS_FILTERS}")
         region = self._region(region)
-        self.store.purge_deleted(self.clock())
-        records = self.store.all(region)
+        now = self.clock()
+        self.store.purge_deleted(now)
+        records = [(r, self.state(r, now)) for r in self.store.all(region)]
         if image_status == "AVAILABLE":  # the real API lists AMIs unpaged
-            return {"images": [self._summary(r) for r in records if self.state(r) == "complete"]}
+            return {"images": [self._summary(r, state) for r, state in records if state == "complete"]}
         wanted = "building" if image_status == "PENDING" else "failed"
         after = self._decode_token(next_token)
         if self.sparse_pages:  # AWS pages over every build stack, then filters the page: it can come back empty
-            candidates = [r for r in records if self.state(r) != "complete" and (r.seq or 0) > after]
+            candidates = [(r, s) for r, s in records if s != "complete" and (r.seq or 0) > after]
         else:
-            candidates = [r for r in records if self.state(r) == wanted and (r.seq or 0) > after]
+            candidates = [(r, s) for r, s in records if s == wanted and (r.seq or 0) > after]
         page = candidates[:self.page_size]
-        response: dict[str, Any] = {"images": [self._summary(r) for r in page if self.state(r) == wanted]}
+        response: dict[str, Any] = {"images": [self._summary(r, state) for r, state in page if state == wanted]}
         if len(candidates) > self.page_size:
-            response["nextToken"] = base64.urlsafe_b64encode(json.dumps({"after": page[-1].seq}).encode()).decode()
+            response["nextToken"] = base64.urlsafe_b64encode(json.dumps({"after": page[-1][0].seq}).encode()).decode()
         return response
 
     @staticmethod
@@ -559,11 +566,12 @@ class ImageService:
     def get_image_stack_events(self, image_id: str, region: str | None = None) -> dict[str, Any]:
         no_stack = f"CloudFormation Stack for Image {image_id} does not exist."
         record = self._existing(region, image_id, no_stack)
-        state = self.state(record)
+        now = self.clock()
+        state = self.state(record, now)
         if state == "complete":  # the build stack deleted itself after success
             raise not_found(no_stack)
         stack_id = catalog.stack_arn(record.region, image_id, record.created_at)
-        t0, now = record.created_at, self.clock()
+        t0 = record.created_at
 
         def event(at: float, logical: str, kind: str, status: str, reason: str | None = None) -> dict[str, Any]:
             physical = stack_id if logical == image_id else f"{logical}-{catalog.digest(logical, stack_id, length=12)}"

@@ -327,3 +327,43 @@ def test_state_is_read_back_from_the_file_by_a_new_service(tmp_path, clock):
     second = Store(path)
     assert ImageService(second, clock=clock).describe_image("img")["imageBuildStatus"] == "BUILD_COMPLETE"
     second.close()
+
+
+class TickingClock(FakeClock):
+    """Moves on by `step` at every read: a request served while a build ends sees the end mid-answer."""
+
+    def __init__(self, step: float):
+        super().__init__()
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.mark.parametrize("reads_before_the_end", range(16))  # the end falls at every read of the three answers
+def test_a_build_ending_while_an_answer_is_written_is_reported_at_one_instant(tmp_path, reads_before_the_end):
+    # CI once saw a 500 from list_images under 50 clients: the summary read the clock twice, saw the build running,
+    # then complete, and looked up the stack status of a complete image. Every answer reads the clock once now.
+    clock = TickingClock(step=1.0)
+    store = Store(str(tmp_path / "state.sqlite"))
+    service = ImageService(store, clock=clock, build_seconds=10, delete_seconds=60)
+    try:
+        assert service.build_image("img", CONFIG)["image"]["imageBuildStatus"] == "BUILD_IN_PROGRESS"
+        clock.now = service.store.get("us-east-1", "img").ends_at - 1 - reads_before_the_end
+        pending = service.list_images("PENDING")["images"]
+        described = service.describe_image("img")
+        available = service.list_images("AVAILABLE")["images"]
+    finally:
+        store.close()
+    # whichever read saw the end, each answer is whole: in progress with its stack, or complete with its AMI
+    for summary in [*pending, described, *available]:
+        if summary["imageBuildStatus"] == "BUILD_IN_PROGRESS":
+            assert summary["cloudformationStackStatus"] == "CREATE_IN_PROGRESS"
+            assert "ec2AmiInfo" not in summary
+        else:
+            assert summary["imageBuildStatus"] == "BUILD_COMPLETE"
+            assert summary["ec2AmiInfo"]["amiId"].startswith("ami-")
+            assert "cloudformationStackStatus" not in summary
+    if described["imageBuildStatus"] == "BUILD_COMPLETE":  # the AMI's description, not a build's
+        assert "creationTime" in described and "imagebuilderImageStatus" not in described
