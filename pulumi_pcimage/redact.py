@@ -21,7 +21,7 @@ REDACTED = "REDACTED"
 _NAMED = re.compile(
     r"""((?:x-amz-(?:signature|credential|security-token)|security[-_]?token|session[-_]?token|"""
     r"""secret[-_]?access[-_]?key|signature|awsaccesskeyid)"""
-    r"""["']?\s*[:=]\s*b?["']?)([^"'&\s,;<>}\]\\]+)""",
+    r"""["']?\s*[:=]\s*(?:b?["'])?)([^"'&\s,;<>}\]\\]+)""",  # the b of b'...' only before its quote
     re.IGNORECASE)
 # STS and the instance metadata service answer in XML or JSON with these element names.
 _XML = re.compile(r"(<(SecretAccessKey|SessionToken|Token)>)[^<]*(</\2>)", re.IGNORECASE)
