@@ -42,6 +42,21 @@ def api_region(api_url: str) -> str | None:
     return match.group(1) if match else None
 
 
+def default_region(profile: str | None = None, configured: str | None = None) -> str | None:
+    """The region an image lives in when none is given: `configured` (the stack's `aws:region`), AWS_REGION,
+    AWS_DEFAULT_REGION, else the region the AWS profile sets (shared config file)."""
+    found = configured or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if found:
+        return found
+    import boto3
+    import botocore.exceptions
+
+    try:
+        return boto3.Session(profile_name=profile).region_name or None
+    except botocore.exceptions.BotoCoreError:  # an unknown profile: signing will say so with a better message
+        return None
+
+
 def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         address = ipaddress.ip_address(host.strip("[]"))

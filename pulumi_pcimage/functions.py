@@ -25,7 +25,6 @@ import pulumi
 from . import endpoint
 from .fields import BY_NAME, IMAGE_ID_PATTERN
 from .lifecycle import client_for
-from .resource import default_region
 
 # Filter values the released API (aws-parallelcluster 3.16.1, pcluster/constants.py) accepts for list_official_images;
 # the spec itself leaves them as free strings and the server answers 400 for others.
@@ -147,7 +146,7 @@ def _client(function: str, region: str | None, api_url: str | None, aws_profile:
                         ("role_arn", role_arn)):
         _check(function, name, value, pattern=BY_NAME[name].pattern)
     url = endpoint.resolve_api_url(api_url, config=pulumi.Config(endpoint.NAMESPACE))
-    return client_for(url, default_region(), aws_profile, role_arn)
+    return client_for(url, endpoint.default_region(None, pulumi.Config("aws").get("region")), aws_profile, role_arn)
 
 
 def _invoke_output(function: Callable[..., T], args: dict[str, Any]) -> pulumi.Output[T]:

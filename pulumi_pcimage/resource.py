@@ -7,7 +7,6 @@ derives the image id and owner from it), and hands everything to CustomImageProv
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any, overload
 
@@ -41,25 +40,10 @@ class CustomImageArgs:
     adopt_existing: pulumi.Input[bool] | None = None
 
 
-def default_region(profile: str | None = None) -> str | None:
-    """The region an image lives in when none is given: stack config `aws:region`, AWS_REGION, AWS_DEFAULT_REGION,
-    else the region configured for the AWS profile (shared config file)."""
-    found = (pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION")
-             or os.environ.get("AWS_DEFAULT_REGION"))
-    if found:
-        return found
-    import boto3
-    import botocore.exceptions
-
-    try:
-        return boto3.Session(profile_name=profile).region_name or None
-    except botocore.exceptions.BotoCoreError:  # an unknown profile: signing will say so with a better message
-        return None
-
-
 def _resolve_region(values: list[Any]) -> str | None:
     profile, api_url = values
-    return default_region(profile) or endpoint.api_region(api_url or "")
+    return (endpoint.default_region(profile, pulumi.Config("aws").get("region"))
+            or endpoint.api_region(api_url or ""))
 
 
 def _as_yaml(value: Any) -> Any:

@@ -24,6 +24,7 @@ from typing import Any
 from collections.abc import Callable, Mapping
 
 import grpc
+import pulumi
 from pulumi.output import Unknown
 from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
@@ -34,7 +35,6 @@ from .. import endpoint, functions, hostpool, waiter
 from ..errors import EndpointNotConfigured, PcImageError
 from ..fields import BY_NAME
 from ..lifecycle import Hooks, Lifecycle, log
-from ..resource import default_region
 from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_json, to_field
 
 PROGRESS_SECONDS = 5.0  # the live status line changes at once on a new status, else at most this often
@@ -252,7 +252,8 @@ class PcImageProvider(p.Provider):
         if news.get("region") is None:  # as the dynamic face's program: once the profile and the endpoint are known
             profile, api_url = news.get("aws_profile"), news.get("api_url")
             news["region"] = Unknown() if isinstance(profile, Unknown) or isinstance(api_url, Unknown) else (
-                default_region(profile) or endpoint.api_region(api_url or ""))
+                endpoint.default_region(profile, pulumi.Config("aws").get("region"))
+                or endpoint.api_region(api_url or ""))
         return []
 
     def _default_api_url(self) -> str:

@@ -1,0 +1,99 @@
+"""The package's arrows point one way (DESIGN.md, "Intended shape"): read from the source, not from imports at run time.
+
+program (resource, functions) -> provider face -> lifecycle -> waiter, client, config, fields; client -> endpoint.
+The lifecycle knows no face, the faces do not know each other, the emulator imports nothing from the provider side,
+and the client works without Pulumi.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pulumi_pcimage
+
+PACKAGE = Path(pulumi_pcimage.__file__).parent
+
+# the lifecycle and everything below it
+CORE = {"lifecycle", "identity", "waiter", "client", "config", "fields", "endpoint", "errors", "redact", "regions",
+        "pcluster_schema", "hostpool"}
+FACES = {"provider", "package"}
+PROGRAM = {"resource", "functions"}
+
+
+def internal_imports(path: Path) -> set[str]:
+    """The pulumi_pcimage modules `path` imports, as dotted names below the package (`package.server`)."""
+    module = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+    package = module.split(".")[:-1]  # a module's own package; for __init__ that is the package itself
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[:len(package) - (node.level - 1)]
+            names = [node.module] if node.module else [alias.name for alias in node.names]
+            found.update(".".join([*base, name]) for name in names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pulumi_pcimage."):
+            found.add(node.module.removeprefix("pulumi_pcimage."))
+        elif isinstance(node, ast.Import):
+            found.update(a.name.removeprefix("pulumi_pcimage.") for a in node.names
+                         if a.name.startswith("pulumi_pcimage."))
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    return {".".join(p.relative_to(PACKAGE).with_suffix("").parts): internal_imports(p)
+            for p in PACKAGE.rglob("*.py")}
+
+
+def top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def test_the_reader_of_the_source_sees_relative_and_absolute_imports():
+    imports = graph()
+    assert imports["package.server"] >= {"lifecycle", "package.schema", "endpoint"}
+    assert imports["client"] >= {"endpoint"}  # `from pulumi_pcimage import endpoint` and `from . import ...`
+    assert imports["emulator.server"] >= {"emulator.app", "regions"}
+
+
+@pytest.mark.parametrize("module", sorted(CORE))
+def test_the_core_knows_no_face_and_no_program(module):
+    outward = {name for name in graph()[module] if top(name) in FACES | PROGRAM | {"emulator", "testing"}}
+    assert not outward, f"{module} imports {sorted(outward)}: the arrows point from the faces to the core"
+
+
+def test_the_faces_do_not_know_each_other_nor_the_program_resource():
+    imports = graph()
+    provider = {top(name) for name in imports["provider"]}
+    package = {top(name) for module, names in imports.items() if top(module) == "package" for name in names}
+    assert not provider & {"package", "resource", "functions"}
+    # functions: the package serves the same three functions as invokes (their result types and their calls)
+    assert not package & {"provider", "resource"}
+
+
+def test_the_emulator_imports_nothing_from_the_provider_side():
+    shared = {"regions", "pcluster_schema"}  # facts about AWS, not about the provider
+    for module, names in graph().items():
+        if top(module) == "emulator":
+            assert {top(n) for n in names} <= {"emulator"} | shared, (module, names)
+
+
+def test_the_client_signs_and_calls_without_pulumi_installed():
+    code = (
+        "import sys\n"
+        "sys.modules['pulumi'] = None  # any import of pulumi now raises ImportError\n"
+        "from pulumi_pcimage.client import ParallelClusterClient\n"
+        "from pulumi_pcimage.emulator import Emulator\n"
+        "with Emulator() as api:  # checks every SigV4 signature\n"
+        "    client = ParallelClusterClient(api.url, region='us-east-1')\n"
+        "    print(len(client.describe_official_images(os='rocky9')['images']))\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "2\n"  # rocky9 on x86_64 and arm64
