@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from pulumi_pcimage.client import signing_region
-from pulumi_pcimage.endpoint import api_region, normalize_api_url, resolve_api_url
+from pulumi_pcimage.endpoint import api_region, default_region, normalize_api_url, resolve_api_url
 from pulumi_pcimage.errors import EndpointNotConfigured
 
 URL = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
@@ -153,3 +153,32 @@ def test_stack_without_the_output(cloudformation):
     cloudformation("us-east-1").create_stack(StackName="other", TemplateBody=json.dumps(template))
     with pytest.raises(EndpointNotConfigured, match="has no output ParallelClusterApiInvokeUrl"):
         resolve_api_url(config={"pcimage:apiStackName": "other", "pcimage:apiStackRegion": "us-east-1"}, environ={})
+
+
+# ---------------------------------------------------------------- where images live when no region is given
+
+@pytest.fixture
+def aws_files(tmp_path, monkeypatch):
+    """A shared config file with one profile that sets a region, and no region in the environment."""
+    config = tmp_path / "config"
+    config.write_text("[default]\n\n[profile hpc]\nregion = ap-northeast-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_default_region_precedence_stack_config_then_environment_then_profile(aws_files):
+    assert default_region("hpc") == "ap-northeast-1"
+    assert default_region(None) is None  # the default profile sets none: the API host's region decides then
+    aws_files.setenv("AWS_DEFAULT_REGION", "eu-north-1")
+    assert default_region("hpc") == "eu-north-1"
+    aws_files.setenv("AWS_REGION", "eu-west-3")
+    assert default_region("hpc") == "eu-west-3"
+    assert default_region("hpc", configured="sa-east-1") == "sa-east-1"
+
+
+def test_default_region_of_an_unknown_profile_is_none_not_an_error(aws_files):
+    # signing names the missing profile later, with a better message than botocore's
+    assert default_region("no-such-profile") is None
