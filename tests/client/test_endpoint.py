@@ -182,3 +182,5 @@ def test_default_region_precedence_stack_config_then_environment_then_profile(aw
 def test_default_region_of_an_unknown_profile_is_none_not_an_error(aws_files):
     # signing names the missing profile later, with a better message than botocore's
     assert default_region("no-such-profile") is None
+    aws_files.setenv("AWS_DEFAULT_REGION", "eu-north-1")  # read before the profile is looked up
+    assert default_region("no-such-profile") == "eu-north-1"
