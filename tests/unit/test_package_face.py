@@ -354,6 +354,11 @@ def test_the_region_comes_from_the_environment_else_the_apis_host(api, clients, 
     monkeypatch.setenv("AWS_REGION", "ap-south-1")
     assert checked(prov, program())["region"] == "ap-south-1"
     monkeypatch.delenv("AWS_REGION")
+    # the engine starts a plugin with the stack's config in PULUMI_CONFIG (pulumi/pulumi
+    # sdk/go/common/resource/plugin/provider_plugin.go, NewProvider's jsonConfig): aws:region comes before both
+    monkeypatch.setenv("PULUMI_CONFIG", '{"aws:region": "eu-central-1"}')
+    assert checked(prov, program())["region"] == "eu-central-1"
+    monkeypatch.delenv("PULUMI_CONFIG")
     # an emulator's or custom domain's host names no region
     found = failures(check(start(apiUrl=API), program()))
     assert list(found) == ["region"] and "region could not be determined" in found["region"]
