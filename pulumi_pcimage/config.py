@@ -79,7 +79,16 @@ class _Budget:
     @staticmethod
     def depth(level: int) -> None:
         if level > MAX_DEPTH:
-            raise ConfigError(f"is nested more than {MAX_DEPTH} levels deep; image configurations need fewer than 10")
+            raise _too_deep()
+
+
+def _too_deep() -> ConfigError:
+    return ConfigError(f"is nested more than {MAX_DEPTH} levels deep; image configurations need fewer than 10")
+
+
+# libyaml 0.2.6 (in PyYAML's wheels from 6.0.4) stops at 1,000 levels of nesting itself, and its scanner reads a flow
+# collection ahead to its end before the events the depth limit counts: that text is past our limit too.
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
 
 def _scan_text(text: str) -> None:
@@ -162,6 +171,8 @@ def load(value: str | dict) -> dict:
         _scan_text(value)
         doc = yaml.safe_load(value)
     except yaml.YAMLError as exc:
+        if getattr(exc, "problem", None) == _LIBYAML_TOO_DEEP:
+            raise _too_deep() from None
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "syntax error"

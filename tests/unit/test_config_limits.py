@@ -4,12 +4,17 @@ and 100,000 values once aliases are written out, 64 levels; the same limits for 
 import contextlib
 
 import pytest
+import yaml
 
 from pulumi_pcimage import config
 from pulumi_pcimage.config import ConfigError
 
 BUILD = "Build: {InstanceType: c6i.xlarge, ParentImage: ami-0123456789abcdef0}\n"
 MiB = 1024 * 1024
+
+
+def yaml_version() -> tuple[int, ...]:
+    return tuple(int(part) for part in yaml.__version__.split(".")[:3])
 
 
 def _built(*args, **kwargs):
@@ -98,6 +103,28 @@ def test_depth_is_nesting_however_many_collections_close_before_it():
     with refused_unbuilt("nested") as raised:
         config.load(text)
     assert str(raised.value) == "is nested more than 64 levels deep; image configurations need fewer than 10"
+
+
+@pytest.mark.parametrize("loader", ["libyaml", "python"])
+@pytest.mark.parametrize("text", ["[" * 1200 + "]" * 1200, "x: " + "{a: " * 1200 + "1" + "}" * 1200,
+                                  "".join(" " * i + "a:\n" for i in range(1200)) + " " * 1200 + "b\n"])
+def test_nesting_past_the_parsers_own_limit_is_refused_by_our_rule(text, loader, monkeypatch):
+    # libyaml 0.2.6 (PyYAML >= 6.0.4 wheels) refuses 1,000 levels itself, scanning a flow collection ahead before any
+    # event reaches the depth rule; the pure-Python parser (PyYAML without libyaml) has no such limit
+    if loader == "python":
+        monkeypatch.setattr(config, "_SafeLoader", yaml.SafeLoader)
+    with refused_unbuilt("nested") as raised:
+        config.load(text)
+    assert str(raised.value) == "is nested more than 64 levels deep; image configurations need fewer than 10"
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__ or yaml_version() < (6, 0, 4), reason="libyaml's limit: PyYAML >= 6.0.4")
+def test_libyaml_still_names_its_nesting_limit_as_config_expects():
+    # PyYAML 6.0.4 brought libyaml 0.2.6 and its nesting limit; config translates that error by its text. If a
+    # release words it differently, this fails, naming the dependency that changed
+    with pytest.raises(yaml.YAMLError) as raised:
+        list(yaml.parse("[" * 1200 + "]" * 1200, Loader=yaml.CSafeLoader))
+    assert raised.value.problem == config._LIBYAML_TOO_DEEP, f"PyYAML {yaml.__version__} changed libyaml's message"
 
 
 def test_a_shared_list_counts_its_values_each_time_it_appears():
