@@ -54,8 +54,10 @@ def owner_marker(urn: str) -> str:
     return f"{readable}@{digest}"
 
 
-def new_generation() -> str:
-    return secrets.token_hex(8)
+def new_generation(seed: bytes = b"") -> str:
+    """A new generation marker: from the engine's random seed when there is one (a preview saved with
+    `--save-plan` and the `up --plan` that follows it get the same seed, and must check to the same inputs)."""
+    return hashlib.sha256(seed).hexdigest()[:16] if seed else secrets.token_hex(8)
 
 
 def derive_image_id(urn: str, configuration: str | dict, region: str) -> str:

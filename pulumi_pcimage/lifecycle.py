@@ -29,6 +29,9 @@ log = logging.getLogger("pulumi_pcimage")
 PROVIDER_KEY = "__provider"  # the dynamic provider's own property: not an input of CustomImage
 # Statuses of an image on its way out: refresh drops it, and the next `pulumi up` builds it again.
 GOING = ("DELETE_IN_PROGRESS", "DELETE_COMPLETE")
+# The status a partly created resource is kept with (a create that timed out or was cancelled): the next update
+# resumes waiting for that build.
+UNFINISHED = "BUILD_IN_PROGRESS"
 LOG_TAIL_LINES = 20
 # gRPC drops an error whose text passes 16 KB (the host answers RESOURCE_EXHAUSTED and the reason is lost).
 LOG_LINE_CHARS = 300
@@ -81,7 +84,16 @@ class ImageClash(PcImageError):
 
 
 class BuildFailed(PcImageError):
-    """The build ended in BUILD_FAILED (or the image vanished while building)."""
+    """The build ended in BUILD_FAILED, vanished, timed out or was cancelled.
+
+    `outputs`: the resource's outputs when the image still exists at the API (a build still running after a
+    timeout or a cancel, a failed build kept or not deletable), else None. A face that can keep a partly created
+    resource in the state (a package provider's partial failure) keeps them, so that `pulumi destroy` deletes the
+    image and the next `pulumi up` resumes the build instead of starting another."""
+
+    def __init__(self, message: str, outputs: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.outputs = outputs
 
 
 class DeleteFailed(PcImageError):
@@ -258,7 +270,9 @@ class Lifecycle:
 
     # ------------------------------------------------------------ check
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> Checked:
+    def check(self, olds: dict[str, Any], news: dict[str, Any], seed: bytes = b"") -> Checked:
+        """`seed`: the engine's random seed for this Check (the same for a preview and the `up --plan` that
+        follows it); a new generation is derived from it, when given, so the plan holds."""
         failures: list[Failure] = []
         inputs: dict[str, Any] = {}
         for key in news:
@@ -291,13 +305,13 @@ class Lifecycle:
                                                    "AWS_DEFAULT_REGION"))
         failures += self._check_configuration(inputs)
         if not failures:
-            failures += self._identity(olds, news, inputs)
+            failures += self._identity(olds, news, inputs, seed)
         if not failures and self._wants_dryrun(olds, inputs):
             failures += self._dryrun(settings(inputs))
         return Checked(inputs, failures)
 
     @staticmethod
-    def _identity(olds: dict, news: dict, inputs: dict) -> list[Failure]:
+    def _identity(olds: dict, news: dict, inputs: dict, seed: bytes = b"") -> list[Failure]:
         """Owner, generation and (unless the user fixed it) image id: kept from the old inputs while the image
         would be built the same; derived afresh otherwise (the Pulumi autonaming way)."""
         if olds and olds.get("owner") and _same_build(olds, inputs):
@@ -313,11 +327,11 @@ class Lifecycle:
             return [Failure("owner", "owner must be the resource's URN (CustomImage sets it)")]
         inputs["owner"] = identity.owner_marker(urn)
         # "Keeps otherwise": a replacement's own identity comes from its second Check, which has no old inputs.
-        inputs["generation"] = (olds.get("generation") or "") if olds else identity.new_generation()
+        inputs["generation"] = (olds.get("generation") or "") if olds else identity.new_generation(seed)
         if news.get("image_id") is None:
             configuration, region = inputs.get("image_configuration"), inputs.get("region")
             if is_unknown(configuration) or is_unknown(region):
-                inputs["image_id"] = configuration if is_unknown(configuration) else region
+                inputs["image_id"] = Unknown()  # derived from both: unknown as a whole (a string, once known)
             else:
                 assert configuration is not None and region is not None  # both required: check failed otherwise
                 inputs["image_id"] = identity.derive_image_id(urn, configuration, region)
@@ -415,8 +429,11 @@ class Lifecycle:
                 changed.append(f.name)
                 continue
             (replaces if f.replaces else changed).append(f.name)
-        # A refresh found the image unusable (failed, deletion failed, AMI gone): only a rebuild helps.
+        # A refresh found the image unusable (failed, deletion failed, AMI gone): only a rebuild helps. A build
+        # a create stopped waiting for is resumed in place (see update).
         replaces += [name for name in _unusable(olds) if name not in replaces]
+        if olds.get("image_build_status") == UNFINISHED and not replaces:
+            changed.append("image_build_status")
         # A derived id changes whenever the configuration or region does; an unchanged id cannot exist twice,
         # so the old image must go first.
         old_id, new_id = olds.get("image_id"), news.get("image_id")
@@ -427,11 +444,17 @@ class Lifecycle:
 
     # ------------------------------------------------------------ create
 
-    def create(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, props: dict[str, Any], *, resume: bool = False) -> tuple[str, dict[str, Any]]:
+        """Build the image and wait for it. `resume`: this resource's own build was started by an earlier create
+        that stopped waiting (kept as partly created): adopt it whatever its generation, or build it again."""
         s = settings(props)
-        image_id, client = s["image_id"], self._client(s)
+        image_id = s["image_id"]
+        if self.hooks.cancel is not None and self.hooks.cancel.is_set():
+            raise BuildFailed(f"image {image_id!r}: not built: the operation was cancelled before the build was "
+                              "requested")
+        client = self._client(s)
         doc = _build_doc(s)
-        described = self._build(client, s, doc)
+        described = self._build(client, s, doc, started_here=resume)
         if described is None:
             described = self._await_build(client, s)
         return image_id, outputs(s, described)
@@ -535,22 +558,26 @@ class Lifecycle:
                                   waiter.BUILD, timeout=timeout, what=f"image {image_id} build",
                                   cancel=self.hooks.cancel)
         except waiter.WaitTimeout as exc:
-            raise BuildFailed(f"image {image_id!r} was still {exc.last_status or 'building'} after {limit}.{later}") \
-                from None
+            raise BuildFailed(f"image {image_id!r} was still {exc.last_status or 'building'} after {limit}.{later}",
+                              outputs(s, {"imageBuildStatus": exc.last_status or UNFINISHED})) from None
         except waiter.Cancelled as exc:
             raise BuildFailed(f"image {image_id!r}: stopped waiting after {waiter._duration(exc.elapsed)} "
-                              f"(cancelled; it was {exc.last_status or 'building'}).{later}") from None
+                              f"(cancelled; it was {exc.last_status or 'building'}).{later}",
+                              outputs(s, {"imageBuildStatus": exc.last_status or UNFINISHED})) from None
         if outcome.state == "success":
             assert outcome.response is not None  # BUILD succeeds only on a describe answer (BUILD_COMPLETE)
             return outcome.response
-        raise BuildFailed(self._failure_report(client, s, outcome))
+        report, kept = self._failure_report(client, s, outcome)
+        raise BuildFailed(report, outputs(s, outcome.response) if kept else None)
 
-    def _failure_report(self, client: Any, s: dict, outcome: waiter.Outcome) -> str:
+    def _failure_report(self, client: Any, s: dict, outcome: waiter.Outcome) -> tuple[str, bool]:
+        """Why the build failed and what was cleaned up; and whether the image still exists."""
         image_id = s["image_id"]
         if outcome.response is None:
             return (f"image {image_id!r} disappeared while building (deleted out of band?); "
-                    "the next `pulumi up` builds it again")
+                    "the next `pulumi up` builds it again"), False
         reasons = self._why_failed(client, s, outcome.response)
+        kept = True
         if outcome.status != "BUILD_FAILED":
             cleanup = f"the image is now {outcome.status}; nothing was cleaned up"
         elif s["keep_failed_image"]:
@@ -560,11 +587,11 @@ class Lifecycle:
         else:
             try:
                 self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60)
-                cleanup = "the failed image was deleted, so the next `pulumi up` builds it again"
+                cleanup, kept = "the failed image was deleted, so the next `pulumi up` builds it again", False
             except PcImageError as exc:  # ApiError included
                 cleanup = f"deleting the failed image also failed ({exc}); delete it before the next `pulumi up`"
         details = "\n".join(f"  - {r}" for r in reasons) or "  - (the API gave no reason)"
-        return f"image {image_id!r} build failed ({outcome.status}):\n{details}\n{cleanup}"
+        return f"image {image_id!r} build failed ({outcome.status}):\n{details}\n{cleanup}", kept
 
     def _why_failed(self, client: Any, s: dict, described: dict) -> list[str]:
         """Everything that says why a build failed; each source is best-effort."""
@@ -635,6 +662,9 @@ class Lifecycle:
         return id_, inputs, outputs(inputs, described)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        # A partly created resource (its create stopped waiting): resume that build, now under the new options.
+        if olds.get("image_build_status") == UNFINISHED:
+            return self.create({**news, "image_id": id_}, resume=True)[1]
         # Only options change in place, and they matter only to later operations. But the image must still be
         # reachable through a new endpoint or identity: else refresh would drop it and destroy would leave it.
         s = settings(news)
@@ -833,7 +863,7 @@ def _refused_delete(image_id: str, reason: str, forced: bool) -> str:
 def _unusable(olds: dict) -> list[str]:
     """The outputs that say a refreshed image can no longer be used (empty when it can, or nobody looked)."""
     status = olds.get("image_build_status")
-    if status is None:
+    if status is None or status == UNFINISHED:
         return []
     if status != "BUILD_COMPLETE":
         return ["image_build_status"]

@@ -20,21 +20,24 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NoReturn
 from collections.abc import Callable, Mapping
 
 import grpc
-import pulumi
+from google.protobuf import any_pb2
 from pulumi.output import Unknown
 from pulumi.provider.experimental import provider as p
+from pulumi.provider.experimental import server as sdk_server
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc, status_pb2  # the SDK's google.rpc
+from pulumi.runtime.proto import provider_pb2 as proto
 
 from .. import endpoint, functions, hostpool, waiter
 from ..errors import EndpointNotConfigured, PcImageError
 from ..fields import BY_NAME
-from ..lifecycle import Hooks, Lifecycle, log
+from ..lifecycle import BuildFailed, Hooks, Lifecycle, log
 from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_json, to_field
 
 PROGRESS_SECONDS = 5.0  # the live status line changes at once on a new status, else at most this often
@@ -105,6 +108,15 @@ class ProviderError(PcImageError):
     __traceback__ = property(lambda self: None, lambda self, value: None)
 
 
+class PartiallyCreated(ProviderError):
+    """A create (or the update resuming it) failed after the image came to exist at the API: the engine keeps the
+    resource in the state with these outputs and the message as its initialization error (a partial failure)."""
+
+    def __init__(self, message: str, image_id: str, properties: dict[str, PropertyValue]):
+        super().__init__(message)
+        self.image_id, self.properties = image_id, properties
+
+
 # ---------------------------------------------------------------- the engine's Log
 
 class EngineLog:
@@ -164,6 +176,7 @@ class Progress:
 class PcImageProvider(p.Provider):
     def __init__(self, engine_address: str | None = None):
         self.settings: dict[str, str] = {}  # the provider configuration (camelCase keys)
+        self.secret_settings: set[str] = set()  # which of them are secrets: so are the inputs they fill
         self.cancelled = threading.Event()
         self._api_urls: dict[tuple, str] = {}
         self._lock = threading.Lock()
@@ -181,6 +194,8 @@ class PcImageProvider(p.Provider):
         def call() -> Any:
             try:
                 return context.run(fn, *args)
+            except ProviderError:
+                raise
             except PcImageError as exc:  # the lifecycle's advice, with the property names this package uses
                 raise ProviderError(camel_text(str(exc))) from None
 
@@ -196,6 +211,8 @@ class PcImageProvider(p.Provider):
         return p.GetSchemaResponse(schema=schema_json())
 
     async def check_config(self, request: p.CheckRequest) -> p.CheckResponse:
+        # No setting's value is quoted: the engine sends CheckConfig every value in plain text, secrets unmarked
+        # (a plugin declares that it accepts secrets only in Configure, which comes later), so any value may be one.
         failures = []
         for key, value in request.new_inputs.items():
             if key == "version":  # the engine adds the plugin version
@@ -208,27 +225,41 @@ class PcImageProvider(p.Provider):
             if isinstance(given, Unknown) or given is None:
                 continue
             if not isinstance(given, str):
-                failures.append(p.CheckFailure(key, f"{PACKAGE}:{key} must be a string, got {given!r}"))
-            elif field is not None:
-                failures += [p.CheckFailure(key, f"{PACKAGE}:{key}: " + camel_text(reason).replace(
-                    camel(field), key, 1)) for reason in BY_NAME[field].problems(given)]
+                failures.append(p.CheckFailure(key, f"{PACKAGE}:{key} must be a string, not a {_kind(given)}"))
+                continue
+            if field is None:
+                continue
+            reasons = [camel_text(reason).replace(camel(field), key, 1).replace(f" {given!r}", "")
+                       for reason in BY_NAME[field].problems(given)]
+            if field == "api_url" and not reasons:
+                try:
+                    endpoint.normalize_api_url(given, source=key)
+                except EndpointNotConfigured as exc:
+                    reasons.append(str(exc).replace(f" {given.strip()!r}", ""))
+            failures += [p.CheckFailure(key, f"{PACKAGE}:{key}: {reason}") for reason in reasons]
         return p.CheckResponse(inputs=request.new_inputs, failures=failures)
 
     async def diff_config(self, request: p.DiffRequest) -> p.DiffResponse:
-        # By the setting's own name (`apiUrl`, as `pulumi config` spells it), not the resource field's.
+        # By the setting's own name (`apiUrl`, as `pulumi config` spells it), not the resource field's. A change
+        # updates the provider in place (the engine configures a new instance), and resources pick it up in Check.
         old = {key: plain(value) for key, value in request.old_state.items()}
         new = {key: plain(value) for key, value in request.new_inputs.items()}
         changed = sorted(k for k in set(old) | set(new) if k != "version" and old.get(k) != new.get(k))
-        return p.DiffResponse(changes=bool(changed), diffs=changed)  # resources pick changes up in their Check
+        return p.DiffResponse(changes=bool(changed), diffs=changed, detailed_diff={
+            key: p.PropertyDiff(p.PropertyDiffKind.ADD if key not in old else p.PropertyDiffKind.DELETE
+                                if key not in new else p.PropertyDiffKind.UPDATE, True) for key in changed})
 
     async def configure(self, request: p.ConfigureRequest) -> p.ConfigureResponse:
-        settings = {}
+        settings, secret = {}, set()
         for key in CONFIG_FIELDS:
             value = request.args.get(key)
-            given = plain(value) if value is not None else request.variables.get(f"{PACKAGE}:{key}")
+            # Older engines send only `variables`, keyed `<package>:config:<key>` (pulumi/pulumi providers/registry.go)
+            given = plain(value) if value is not None else request.variables.get(f"{PACKAGE}:config:{key}")
             if isinstance(given, str) and given:
                 settings[key] = given
-        self.settings = settings
+                if value is not None and value.contains_secret():
+                    secret.add(key)
+        self.settings, self.secret_settings = settings, secret
         # No preview support: like the dynamic host, Create and Update are never called during preview.
         return p.ConfigureResponse(accept_secrets=True, supports_preview=False, accept_resources=True)
 
@@ -237,12 +268,17 @@ class PcImageProvider(p.Provider):
 
     # ------------------------------------------------------------ check, diff
 
-    def _defaults(self, news: dict[str, Any]) -> list[p.CheckFailure]:
+    def _defaults(self, news: dict[str, Any], secret: set[str] | None = None) -> list[p.CheckFailure]:
         """Fill what the dynamic face's program resolves: api_url, region, credentials (from the provider's
-        configuration and the environment)."""
+        configuration and the environment). A value taken from a secret setting is added to `secret`.
+
+        The stack's `aws:region` is not among them: the engine starts a plugin with its own package's
+        configuration only (pulumi/pulumi pkg/host/host.go), so no other package's setting ever reaches it."""
         for name, key in FROM_CONFIG.items():
             if news.get(name) is None and self.settings.get(key):
                 news[name] = self.settings[key]
+                if key in self.secret_settings and secret is not None:
+                    secret.add(name)
         url = news.get("api_url")
         if not isinstance(url, Unknown):
             try:
@@ -252,8 +288,7 @@ class PcImageProvider(p.Provider):
         if news.get("region") is None:  # as the dynamic face's program: once the profile and the endpoint are known
             profile, api_url = news.get("aws_profile"), news.get("api_url")
             news["region"] = Unknown() if isinstance(profile, Unknown) or isinstance(api_url, Unknown) else (
-                endpoint.default_region(profile, pulumi.Config("aws").get("region"))
-                or endpoint.api_region(api_url or ""))
+                endpoint.default_region(profile) or endpoint.api_region(api_url or ""))
         return []
 
     def _default_api_url(self) -> str:
@@ -271,14 +306,14 @@ class PcImageProvider(p.Provider):
         news.pop("generation", None)
         news["owner"] = request.urn
         news["secret_configuration"] = "image_configuration" in secret
-        failures = self._defaults(news)
+        failures = self._defaults(news, secret)
         if failures:
             return p.CheckResponse(inputs=request.new_inputs, failures=failures)
-        checked = self._core().check(olds, news)
+        checked = self._core().check(olds, news, request.random_seed)
         return p.CheckResponse(
             inputs=wire_map(checked.inputs, secret),
             failures=[p.CheckFailure(camel(f.property) if f.property in BY_NAME else f.property,
-                                     camel_text(f.reason)) for f in checked.failures])
+                                     _package_words(f.reason)) for f in checked.failures])
 
     async def check(self, request: p.CheckRequest) -> p.CheckResponse:
         return await self._run(self._quick, request.urn, self._check, request)
@@ -323,8 +358,11 @@ class PcImageProvider(p.Provider):
     def _create(self, request: p.CreateRequest) -> p.CreateResponse:
         props, secret = self._props(request.properties)
         start = time.monotonic()
-        image_id, outs = self._core(self._hooks(request.urn, props.get("image_id"), create=request.timeout)).create(
-            props)
+        core = self._core(self._hooks(request.urn, props.get("image_id"), create=request.timeout))
+        try:
+            image_id, outs = core.create(props)
+        except BuildFailed as exc:
+            raise self._partly(exc, props.get("image_id"), secret) from None
         self.engine(f"image {image_id} ready after {waiter._duration(time.monotonic() - start)}: "
                     f"{outs.get('ami_id') or 'no AMI id'} ({outs.get('image_build_status')})", urn=request.urn)
         return p.CreateResponse(resource_id=image_id, properties=wire_map(outs, secret))
@@ -335,10 +373,19 @@ class PcImageProvider(p.Provider):
     def _read(self, request: p.ReadRequest) -> p.ReadResponse:
         if not request.inputs and not request.properties:  # `pulumi import` / `get`: only the id is known
             settings: dict[str, Any] = {}
-            self._defaults(settings)
+            secret: set[str] = set()
+            self._defaults(settings, secret)
             id_, inputs, outs = self._core().read_existing(request.resource_id, settings, request.urn)
-            return p.ReadResponse(resource_id=id_, properties=wire_map(outs, set()),
-                                  inputs=wire_map(inputs, set()) if id_ else {})
+            # The inputs a program would write for it (what `pulumi import` generates code from): the configuration
+            # and the id; the region only where the provider would not resolve the same one. The rest (endpoint,
+            # credentials, defaults) is the provider's, filled in by the next Check as for any resource. The
+            # identity is kept (no input property of the schema: no code is generated for it).
+            written = {key: inputs.get(key) for key in ("image_configuration", "owner", "generation")}
+            written["image_id"] = id_
+            if id_ and inputs.get("region") != settings.get("region"):
+                written["region"] = inputs.get("region")
+            return p.ReadResponse(resource_id=id_, properties=wire_map(outs, secret) if id_ else {},
+                                  inputs=wire_map(written, set()) if id_ else {})
         props, secret = self._props(request.properties)
         id_, outs = self._core().read(request.resource_id, props)
         return p.ReadResponse(resource_id=id_, properties=wire_map(outs, secret) if id_ else {},
@@ -350,8 +397,20 @@ class PcImageProvider(p.Provider):
     def _update(self, request: p.UpdateRequest) -> p.UpdateResponse:
         olds, old_secret = self._props(request.olds)
         news, secret = self._props(request.news)
-        return p.UpdateResponse(properties=wire_map(self._core().update(request.resource_id, olds, news),
-                                                    secret | old_secret))
+        core = self._core(self._hooks(request.urn, request.resource_id, create=request.timeout))
+        try:
+            outs = core.update(request.resource_id, olds, news)
+        except BuildFailed as exc:  # resuming a partly created image's build
+            raise self._partly(exc, request.resource_id, secret | old_secret) from None
+        return p.UpdateResponse(properties=wire_map(outs, secret | old_secret))
+
+    @staticmethod
+    def _partly(exc: BuildFailed, image_id: str | None, secret: set[str]) -> ProviderError:
+        """The error a failed create or update answers: a partial failure while the image exists."""
+        message = camel_text(str(exc))
+        if exc.outputs is None or not image_id:
+            return ProviderError(message)
+        return PartiallyCreated(message, image_id, wire_map(exc.outputs, secret))
 
     async def update(self, request: p.UpdateRequest) -> p.UpdateResponse:
         return await self._run(self._long, request.urn, self._update, request)
@@ -398,6 +457,120 @@ class PcImageProvider(p.Provider):
         return await self._run(self._quick, "", self._invoke, request)
 
 
+def _kind(value: Any) -> str:
+    return {bool: "boolean", float: "number", int: "number", list: "list", dict: "mapping"}.get(type(value), "value")
+
+
+def _package_words(reason: str) -> str:
+    """A lifecycle message as this package's users act on it: its property names, and its provider settings
+    where the dynamic face's program reads the stack's (`aws:region` never reaches a plugin)."""
+    return camel_text(reason).replace("`pulumi config set aws:region <region>`",
+                                      f"`pulumi config set {PACKAGE}:region <region>`")
+
+
+# ---------------------------------------------------------------- the gRPC server
+
+class Servicer(sdk_server.ProviderServicer):
+    """The SDK's experimental provider server (pulumi 3.272), where it loses what the engine reads:
+
+    - Errors: any exception ends the call as "Unexpected <class 'Exception'>: <message>:" and a traceback; our own
+      errors already say what happened and what to do. (Upstream: abort with the message of a known error type.)
+    - DiffConfig: the SDK passes the Python bool as the `changes` enum, where True is DIFF_NONE (1): a changed
+      setting would never reach a new provider instance. (Upstream: map it as `Diff` does.)
+    - Create/Update: a partial failure needs an `ErrorResourceInitFailed` detail with the id and properties, or
+      the image that exists is left out of the state. (Upstream: an exception type the server turns into it.)
+    - Read: the SDK always sends `properties`; import treats only absent ones as "does not exist"
+      (pkg/resource/deploy/step.go `ImportStep.Apply`), so a missing image would be imported as an empty one.
+      (Upstream: leave them out when the provider returns no id.)"""
+
+    _provider: PcImageProvider
+
+    async def _answer(self, context: grpc.aio.ServicerContext, call: Any) -> Any:
+        try:
+            return await call
+        except PartiallyCreated as exc:
+            await _abort_partially(context, exc)
+        except Exception as exc:  # noqa: BLE001 - every error ends the call with its message
+            # The SDK's wrapper appends ":\n" and the traceback, empty for our own errors (ProviderError).
+            text = str(exc)
+            await context.abort(grpc.StatusCode.UNKNOWN, text[:-2] if text.endswith(":\n") else text)
+
+    async def CheckConfig(self, request, context):  # noqa: N802 (gRPC method names)
+        return await self._answer(context, super().CheckConfig(request, context))
+
+    async def Configure(self, request, context):  # noqa: N802
+        return await self._answer(context, super().Configure(request, context))
+
+    async def Check(self, request, context):  # noqa: N802
+        return await self._answer(context, super().Check(request, context))
+
+    async def Diff(self, request, context):  # noqa: N802
+        return await self._answer(context, super().Diff(request, context))
+
+    async def Delete(self, request, context):  # noqa: N802
+        return await self._answer(context, super().Delete(request, context))
+
+    async def Invoke(self, request, context):  # noqa: N802
+        return await self._answer(context, super().Invoke(request, context))
+
+    async def DiffConfig(self, request, context):  # noqa: N802
+        response = await self._answer(context, self._provider.diff_config(p.DiffRequest(
+            request.urn, request.id, PropertyValue.unmarshal_map(request.olds),
+            PropertyValue.unmarshal_map(request.news), list(request.ignoreChanges))))
+        return proto.DiffResponse(
+            changes=proto.DiffResponse.DIFF_SOME if response.changes else proto.DiffResponse.DIFF_NONE,
+            diffs=response.diffs, hasDetailedDiff=True, detailedDiff={
+                key: proto.PropertyDiff(kind=proto.PropertyDiff.Kind.Value(diff.kind.name), inputDiff=diff.input_diff)
+                for key, diff in response.detailed_diff.items()})
+
+    async def Create(self, request, context):  # noqa: N802
+        response = await self._answer(context, self._provider.create(p.CreateRequest(
+            request.urn, PropertyValue.unmarshal_map(request.properties), request.timeout, request.preview)))
+        return proto.CreateResponse(id=response.resource_id, properties=PropertyValue.marshal_map(response.properties))
+
+    async def Update(self, request, context):  # noqa: N802
+        response = await self._answer(context, self._provider.update(p.UpdateRequest(
+            request.urn, request.id, PropertyValue.unmarshal_map(request.olds),
+            PropertyValue.unmarshal_map(request.news), timeout=request.timeout,
+            ignore_changes=list(request.ignoreChanges), preview=request.preview)))
+        return proto.UpdateResponse(properties=PropertyValue.marshal_map(response.properties))
+
+    async def Read(self, request, context):  # noqa: N802
+        response = await self._answer(context, super().Read(request, context))
+        return response if response.id else proto.ReadResponse()
+
+
+async def _abort_partially(context: grpc.aio.ServicerContext, exc: PartiallyCreated) -> NoReturn:
+    """End the call as a partial failure (pulumi/pulumi provider_plugin.go `parseError`)."""
+    detail = any_pb2.Any()
+    detail.Pack(proto.ErrorResourceInitFailed(id=exc.image_id, properties=PropertyValue.marshal_map(exc.properties),
+                                              reasons=[str(exc)]))
+    status = status_pb2.Status(code=grpc.StatusCode.UNKNOWN.value[0], message=str(exc), details=[detail])
+    await context.abort(grpc.StatusCode.UNKNOWN, str(exc),
+                        trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),))
+    raise AssertionError("abort raises")
+
+
+def serve(args: list[str], provider: PcImageProvider) -> None:
+    """Serve `provider` on a port of 127.0.0.1 and print the port, as the engine expects of a plugin."""
+    engine = next((a for a in args if not a.startswith("-")), "")
+
+    async def run() -> None:
+        server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)  # the SDK's message size limits
+        provider_pb2_grpc.add_ResourceProviderServicer_to_server(
+            Servicer(args, VERSION, provider, engine_address=engine), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        sys.stdout.write(f"{port}\n")
+        sys.stdout.flush()
+        await server.wait_for_termination()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:  # the engine ends a plugin with SIGINT, then SIGKILL
+        pass
+
+
 def _result(item: Any) -> dict[str, PropertyValue]:
     return {camel(f.name): wire(getattr(item, f.name)) for f in dataclasses.fields(item)
             if getattr(item, f.name) is not None}
@@ -405,11 +578,9 @@ def _result(item: Any) -> dict[str, PropertyValue]:
 
 def main() -> None:
     """The plugin's entry point: `pulumi-resource-pcimage <engine-address>`, as the engine starts plugins."""
-    from pulumi.provider.experimental import server
-
     args = sys.argv[1:]
     engine = next((a for a in args if not a.startswith("-")), None)
-    server.main(args, VERSION, PcImageProvider(engine))
+    serve(args, PcImageProvider(engine))
 
 if __name__ == "__main__":
     main()

@@ -26,7 +26,6 @@ The gRPC stub is thread-safe: the blocking methods may be called from several th
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import queue
@@ -351,9 +350,11 @@ class ProviderHost:
     def _s(self, props: dict | None) -> struct_pb2.Struct:
         return _struct(props, unwrap_secrets=not self.accepts_secrets)
 
-    def check(self, urn: str, olds: dict, news: dict) -> CheckResult:
+    def check(self, urn: str, olds: dict, news: dict, *, seed: bytes | None = None) -> CheckResult:
+        """`seed`: the engine draws a new random one for each resource in each run, unless `up --plan` replays
+        the plan's (pkg/resource/deploy/step_generator.go)."""
         response = self._rpc("Check", provider_pb2.CheckRequest(
-            olds=self._s(olds), news=self._s(news), randomSeed=hashlib.sha256(urn.encode()).digest(),
+            olds=self._s(olds), news=self._s(news), randomSeed=os.urandom(32) if seed is None else seed,
             **_name_and_type(urn)))
         return CheckResult(_props(response.inputs), [(f.property, f.reason) for f in response.failures])
 
