@@ -79,6 +79,33 @@ class Hooks:
     delete_timeout: float | None = None
 
 
+class Declared:
+    """What Check told this provider process about the resources the program declares: each one's owner marker and
+    the generation it holds now (the last Check's answer; a replacement's second Check gives the new generation).
+
+    The engine checks every resource the program declares before it deletes anything (a replacement's second Check
+    comes before its Create and its Delete; pending deletes run after the program's steps), so a Delete of another
+    generation of a declared owner is the delete of an image a replacement left behind, now or retried in a later
+    run. Those run with the inputs the old image was built with: what the program says now (force_delete) cannot
+    reach them, and the advice after a refusal must say so. The face that owns the process keeps one of these.
+    """
+
+    def __init__(self) -> None:
+        self._generations: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def note(self, owner: Any, generation: Any) -> None:
+        if isinstance(owner, str) and owner and isinstance(generation, str):
+            with self._lock:
+                self._generations[owner] = generation
+
+    def replaced(self, owner: Any, generation: Any) -> bool:
+        """Whether the image of `owner` and `generation` is one a replacement of a declared resource left behind."""
+        with self._lock:
+            live = self._generations.get(owner) if isinstance(owner, str) else None
+        return live is not None and live != (generation or "")
+
+
 class ImageClash(PcImageError):
     """The image id is taken by an image this resource may not adopt."""
 
@@ -98,6 +125,10 @@ class BuildFailed(PcImageError):
 
 class DeleteFailed(PcImageError):
     """The image could not be deleted."""
+
+
+class DeleteRefused(DeleteFailed):
+    """The API refused the delete (an AMI in use or shared, mostly); the message says what to do next."""
 
 
 # ---------------------------------------------------------------- settings, clients, outputs
@@ -264,9 +295,10 @@ class Lifecycle:
     """Every operation of a CustomImage. `stack_config`: the stack's config, the endpoint's last fallback (the
     program resolves api_url itself, so it is rarely needed)."""
 
-    def __init__(self, stack_config: Any = None, hooks: Hooks | None = None):
+    def __init__(self, stack_config: Any = None, hooks: Hooks | None = None, declared: Declared | None = None):
         self.stack_config = stack_config
         self.hooks = hooks or Hooks()
+        self.declared = declared if declared is not None else Declared()
 
     # ------------------------------------------------------------ check
 
@@ -308,6 +340,8 @@ class Lifecycle:
             failures += self._identity(olds, news, inputs, seed)
         if not failures and self._wants_dryrun(olds, inputs):
             failures += self._dryrun(settings(inputs))
+        if not failures:
+            self.declared.note(inputs.get("owner"), inputs.get("generation"))
         return Checked(inputs, failures)
 
     @staticmethod
@@ -511,7 +545,7 @@ class Lifecycle:
             return None  # the caller waits for it
         if status in ("BUILD_FAILED", "DELETE_IN_PROGRESS") and attempts > 1:
             log.info("image %s: removing the %s image before building again", image_id, status)
-            self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60)
+            self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60, case=CLEANUP)
             return self._build(client, s, doc, attempts=attempts - 1, started_here=started_here)
         raise ImageClash(f"image {image_id!r} exists in state {status} ({_reasons_of(current) or 'no reason given'}) "
                          f"and cannot be adopted; delete it (pcluster delete-image --image-id {image_id}) and "
@@ -586,8 +620,11 @@ class Lifecycle:
                        f"{image_id}")
         else:
             try:
-                self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60)
+                self._delete_and_wait(client, s, image_id, timeout=s["delete_timeout_minutes"] * 60,
+                                      case=CLEANUP)
                 cleanup, kept = "the failed image was deleted, so the next `pulumi up` builds it again", False
+            except DeleteRefused as exc:  # says what to do
+                cleanup = f"deleting the failed image also failed: {exc}"
             except PcImageError as exc:  # ApiError included
                 cleanup = f"deleting the failed image also failed ({exc}); delete it before the next `pulumi up`"
         details = "\n".join(f"  - {r}" for r in reasons) or "  - (the API gave no reason)"
@@ -698,11 +735,15 @@ class Lifecycle:
                 "so it is still in use by the stack. To build it anew under the same id, set "
                 "delete_before_replace=True on the resource and replace it again (`pulumi up --replace <urn>`).", id_)
             return
+        case = REPLACED if self.declared.replaced(s["owner"], s["generation"]) else UNDECLARED
         self._delete_and_wait(self._client(s), s, id_,
-                              timeout=self.hooks.delete_timeout or s["delete_timeout_minutes"] * 60)
+                              timeout=self.hooks.delete_timeout or s["delete_timeout_minutes"] * 60, case=case)
 
-    def _delete_and_wait(self, client: Any, s: dict, image_id: str, *, timeout: float) -> None:
+    def _delete_and_wait(self, client: Any, s: dict, image_id: str, *, timeout: float, case: str) -> None:
+        """Delete the image and wait until it is gone. `case`: whose delete it is (REPLACED, UNDECLARED, CLEANUP),
+        which decides what a refusal advises."""
         region, start = s["region"], time.monotonic()
+        again = "`pulumi destroy`" if case == UNDECLARED else "`pulumi up`"
         limit = (f"the delete timeout ({waiter._duration(timeout)}, customTimeouts)" if self.hooks.delete_timeout
                  else f"delete_timeout_minutes={s['delete_timeout_minutes']:g}")
 
@@ -716,11 +757,11 @@ class Lifecycle:
                             cancel=self.hooks.cancel)
             except waiter.Cancelled:
                 raise DeleteFailed(f"image {image_id!r}: stopped waiting for its build to end (cancelled); "
-                                   "nothing was deleted. Run `pulumi destroy` again later.") from None
+                                   f"nothing was deleted. Run {again} again later.") from None
             except waiter.WaitTimeout as exc:
                 raise DeleteFailed(f"image {image_id!r} is still building after {limit}; a build cannot be "
                                    "deleted while it runs. "
-                                   "Run `pulumi destroy` again later.") from exc
+                                   f"Run {again} again later.") from exc
 
         try:
             if client.describe_image(image_id, region=region).get("imageBuildStatus") == "BUILD_IN_PROGRESS":
@@ -742,7 +783,8 @@ class Lifecycle:
                 if building and attempt == 1:
                     settle()
                     continue
-                raise DeleteFailed(_refused_delete(image_id, exc.message.rstrip(". "), s["force_delete"])) from exc
+                raise DeleteRefused(_refused_delete(image_id, region, exc.message.rstrip(". "), s["force_delete"],
+                                                    case)) from exc
         try:
             outcome = waiter.wait(self._observed("delete", lambda: client.describe_image(image_id, region=region)),
                                   waiter.DELETE, timeout=left(), what=f"image {image_id} deletion",
@@ -850,14 +892,39 @@ def _refusal(verdict: str, image_id: str, status: str | None, found: identity.Ex
             f"--image-id {image_id}) and run `pulumi up` again.")
 
 
-def _refused_delete(image_id: str, reason: str, forced: bool) -> str:
-    # The delete of a replaced image, and its retries, run with the old inputs: the program cannot change them,
-    # so force_delete only helps an image whose resource is still declared.
-    force = "" if forced else (" If the resource is still in your program, setting force_delete=True and running "
-                               "`pulumi up` lets the next delete go ahead anyway.")
-    return (f"the API refused to delete image {image_id!r}: {reason}. Stop what uses the AMI (instances, launch "
-            f"templates, shares) and run `pulumi up` or `pulumi destroy` again.{force} To give up on it instead: "
-            f"`pulumi state delete <urn>`, then `pcluster delete-image --image-id {image_id} --force true`.")
+# Whose delete the API refused: what the advice can promise to work.
+REPLACED = "replaced"  # the engine's Delete of an image a replacement left behind (now, or retried by a later run)
+UNDECLARED = "undeclared"  # the engine's Delete of a resource this run does not declare: destroy, or left the program
+CLEANUP = "cleanup"  # the provider's own, inside a Create: a failed or half-deleted image in the way of the build
+
+
+def _refused_delete(image_id: str, region: str | None, reason: str, forced: bool, case: str) -> str:
+    """What to do when the API refuses a delete (an AMI in use or shared, mostly). The engine deletes a replaced
+    image with the inputs it was built with, also on every retry, so only a resource's current image can be
+    helped by setting force_delete; `pulumi state delete <urn>` is refused while a pending delete shares the URN."""
+    head = f"the API refused to delete image {image_id!r}: {reason}."
+    free = "Stop what uses the AMI (instances, launch templates, shares)"
+    yourself = f"`pcluster delete-image --image-id {image_id}{f' --region {region}' if region else ''} --force true`"
+    if case == REPLACED:
+        head += " It is the image this resource had before a replacement"
+        if forced:
+            return f"{head}. {free} and run `pulumi up` again: the engine retries its delete."
+        return (f"{head}, which the engine deletes with the inputs it was built with, also when a later `pulumi up` "
+                f"retries: setting force_delete on the resource does not reach it. {free} and run `pulumi up` "
+                f"again; or delete it whatever uses it, {yourself}, and run `pulumi up` again, which finds it "
+                "gone.")
+    if case == CLEANUP:
+        if forced:
+            return f"{head} {free} and run `pulumi up` again."
+        return (f"{head} {free}, or set force_delete=True, or delete it whatever uses it ({yourself}); then run "
+                "`pulumi up` again.")
+    if forced:
+        return f"{head} {free} and run `pulumi destroy` or `pulumi up` again."
+    return (f"{head} {free} and run `pulumi destroy` or `pulumi up` again; or delete it whatever uses it, "
+            f"{yourself}, and run the command again, which finds it gone. If the resource is still in your "
+            "program, setting force_delete=True and running `pulumi up` lets the next `pulumi destroy` delete it "
+            "anyway; not so an image it had before a replacement (the CLI shows its step as `deleting original`), "
+            "which is deleted with the inputs it was built with.")
 
 
 def _unusable(olds: dict) -> list[str]:

@@ -15,7 +15,7 @@ from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateR
                             ResourceProvider, UpdateResult)
 
 from . import hostpool
-from .lifecycle import Lifecycle, log
+from .lifecycle import Declared, Lifecycle, log
 
 
 class CustomImageProvider(ResourceProvider):
@@ -26,7 +26,10 @@ class CustomImageProvider(ResourceProvider):
         self._stack_config = req.config
 
     def _core(self) -> Lifecycle:
-        return Lifecycle(getattr(self, "_stack_config", None))
+        # The host keeps one configured instance per process (one deployment): what its Checks saw lives here.
+        # Created on first use, in the host (never in the program, so never pickled into the state).
+        declared = vars(self).setdefault("_declared", Declared())
+        return Lifecycle(getattr(self, "_stack_config", None), declared=declared)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = self._core().check(olds, news)

@@ -46,6 +46,33 @@ def _resolve_region(values: list[Any]) -> str | None:
             or endpoint.api_region(api_url or ""))
 
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def urn_of(name: str, type_: str, parent: pulumi.Resource | None) -> pulumi.Output[str]:
+    """The URN the engine gives a resource of `type_` called `name` under `parent`, as an input of that resource.
+
+    Not `pulumi.resource.create_urn(..., parent=parent)`: that reads `parent.urn`, an output of the parent, and an
+    input depending on a component resource depends on all of the component's children, this resource among them
+    (the SDK refuses: "circular dependency"). A URN is a name, not state: the parent's is known once the parent is
+    registered, which the SDK awaits before registering any child anyway. So it is read here as a plain value and
+    the URN carries no dependency. The string is the one `create_urn` forms, except under the stack resource
+    itself, whose type the engine leaves out of its children's URNs (as it does for resources with no parent).
+    """
+    if parent is None:
+        return pulumi.resource.create_urn(name, type_)
+    parent_urn = parent.urn
+
+    async def child_urn() -> str:
+        urn = await parent_urn.future()
+        assert isinstance(urn, str) and urn.count("::") >= 3, f"the parent of {name!r} has no URN ({urn!r})"
+        stack, project, chain, _ = urn.split("::", 3)
+        chain = "" if chain == ROOT_STACK_TYPE else f"{chain}$"
+        return f"{stack}::{project}::{chain}{type_}::{name}"
+
+    return pulumi.Output(set(), child_urn(), parent_urn.is_known())
+
+
 def _as_yaml(value: Any) -> Any:
     return config.dump(value) if isinstance(value, dict) else value
 
@@ -124,9 +151,8 @@ class CustomImage(pulumi.dynamic.Resource, module="pcimage", name="CustomImage")
         if props["region"] is None:  # pinned in the program and kept in the state: never re-resolved later
             props["region"] = pulumi.Output.all(props["aws_profile"], props["api_url"]).apply(_resolve_region)
         # The URN (parent type chain included): the provider derives the owner marker and the image id from it.
-        parent = opts.parent if opts is not None else None
-        props["owner"] = pulumi.resource.create_urn(resource_name, f"pulumi-python:{self._resource_type_name}",
-                                                    parent=parent)
+        props["owner"] = urn_of(resource_name, f"pulumi-python:{self._resource_type_name}",
+                                opts.parent if opts is not None else None)
         # Registered as outputs, filled by the provider.
         props.update({f.name: None for f in FIELDS if f.name not in props})
         super().__init__(CustomImageProvider(), resource_name, props, opts)

@@ -174,11 +174,13 @@ def test_a_replaced_image_in_use_stays_pending_until_freed(deployment: Deploymen
     with pytest.raises(HostError) as refused:
         deployment.up(deployment.program(BIGGER))
     message = refused.value.details
-    assert "Stop what uses the AMI (instances, launch templates, shares) and run `pulumi up`" in message
-    assert "`pulumi state delete <urn>`, then `pcluster delete-image" in message and ".." not in message
+    assert "It is the image this resource had before a replacement" in message
+    assert "setting force_delete on the resource does not reach it" in message
+    assert "Stop what uses the AMI (instances, launch templates, shares) and run `pulumi up` again" in message
+    assert "`pulumi state delete" not in message and ".." not in message
     assert [s.id for s in deployment.stack.pending_deletes] == [old]
-    # force_delete in the program does not reach the pending delete: it runs with the old inputs
-    with pytest.raises(HostError, match="is used by instances"):
+    # force_delete in the program does not reach the pending delete: it runs with the old inputs (and says so)
+    with pytest.raises(HostError, match="is used by instances .* does not reach it"):
         deployment.up(deployment.program(BIGGER, force_delete=True))
     emulator.set_in_use(old, False)
     deployment.up(deployment.program(BIGGER, force_delete=True))

@@ -73,9 +73,36 @@ def test_a_forced_delete_refused_by_the_api_quotes_its_reason_and_does_not_sugge
         Lifecycle().delete("hpc-base", {**inputs(), "force_delete": True})
     assert str(failure.value) == (
         "the API refused to delete image 'hpc-base': Image is used by launch template LT-BOX. Stop what uses the AMI "
-        "(instances, launch templates, shares) and run `pulumi up` or `pulumi destroy` again. To give up on it "
-        "instead: `pulumi state delete <urn>`, then `pcluster delete-image --image-id hpc-base --force true`.")
+        "(instances, launch templates, shares) and run `pulumi destroy` or `pulumi up` again.")
     assert "hpc-base" in api.images
+
+
+def replaced_generation_refused(api, *, forced: bool) -> str:
+    """The engine's delete of the image a replacement left behind, as the provider process sees it: the
+    program's resource was checked with another generation first."""
+    api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)
+    api.raise_on["delete_image"] = [BadRequestError("Image is used by launch template LT-BOX. ")]
+    core = Lifecycle()
+    live = core.check({}, inputs(validate_on_preview=False, image_id="hpc-base-2")).inputs
+    with pytest.raises(DeleteFailed) as failure:
+        core.delete("hpc-base", {**inputs(), "owner": live["owner"], "generation": "0123456789abcdef",
+                                 "force_delete": forced})
+    assert "hpc-base" in api.images
+    return str(failure.value)
+
+
+def test_a_replaced_image_whose_delete_is_refused_gets_advice_that_works_with_its_old_inputs(api):
+    assert replaced_generation_refused(api, forced=False) == (
+        "the API refused to delete image 'hpc-base': Image is used by launch template LT-BOX. It is the image this "
+        "resource had before a replacement, which the engine deletes with the inputs it was built with, also when a "
+        "later `pulumi up` retries: setting force_delete on the resource does not reach it. Stop what uses the AMI "
+        "(instances, launch templates, shares) and run `pulumi up` again; or delete it whatever uses it, `pcluster "
+        "delete-image --image-id hpc-base --region us-east-1 --force true`, and run `pulumi up` again, which finds "
+        "it gone.")
+    assert replaced_generation_refused(api, forced=True) == (
+        "the API refused to delete image 'hpc-base': Image is used by launch template LT-BOX. It is the image this "
+        "resource had before a replacement. Stop what uses the AMI (instances, launch templates, shares) and run "
+        "`pulumi up` again: the engine retries its delete.")
 
 
 def test_an_update_that_moves_two_settings_names_both_when_the_image_cannot_be_found(api):

@@ -350,21 +350,69 @@ def test_delete_waits_for_a_running_build_first(prov, api):
     assert [c[0] for c in api.calls[:4]] == ["describe_image"] * 3 + ["delete_image"]
 
 
+IN_USE = "Image is used by running instances."
+PCLUSTER_FORCE = "`pcluster delete-image --image-id hpc-base --region us-east-1 --force true`"
+
+
 def test_delete_of_an_image_in_use_says_what_to_do(prov, api):
-    create(prov)
-    api.raise_on["delete_image"] = [BadRequestError("Image is used by running instances.")]
+    created = create(prov)
+    api.raise_on["delete_image"] = [BadRequestError(IN_USE)]
     with pytest.raises(DeleteFailed) as refused:
-        prov.delete("hpc-base", outs())
+        prov.delete("hpc-base", created.outs)  # `pulumi destroy`: the resource's current image
     assert str(refused.value) == (
         "the API refused to delete image 'hpc-base': Image is used by running instances. Stop what uses the AMI "
-        "(instances, launch templates, shares) and run `pulumi up` or `pulumi destroy` again. If the resource is "
-        "still in your program, setting force_delete=True and running `pulumi up` lets the next delete go ahead "
-        "anyway. To give up on it instead: `pulumi state delete <urn>`, then `pcluster delete-image --image-id "
-        "hpc-base --force true`.")
-    api.raise_on["delete_image"] = [BadRequestError("Image is used by running instances.")]
+        "(instances, launch templates, shares) and run `pulumi destroy` or `pulumi up` again; or delete it whatever "
+        f"uses it, {PCLUSTER_FORCE}, and run the command again, which finds it gone. If the resource is still in "
+        "your program, setting force_delete=True and running `pulumi up` lets the next `pulumi destroy` delete it "
+        "anyway; not so an image it had before a replacement (the CLI shows its step as `deleting original`), "
+        "which is deleted with the inputs it was built with.")
+    api.raise_on["delete_image"] = [BadRequestError(IN_USE)]
     with pytest.raises(DeleteFailed) as refused:
-        prov.delete("hpc-base", outs(force_delete=True))
-    assert "force_delete" not in str(refused.value), "already set: no advice to set it"
+        prov.delete("hpc-base", {**created.outs, "force_delete": True})
+    assert "force" not in str(refused.value), "already set: no advice to set it, nor to force it otherwise"
+
+
+REPLACED_IN_USE = (
+    "the API refused to delete image 'hpc-base': Image is used by running instances. It is the image this resource "
+    "had before a replacement, which the engine deletes with the inputs it was built with, also when a later "
+    "`pulumi up` retries: setting force_delete on the resource does not reach it. Stop what uses the AMI "
+    f"(instances, launch templates, shares) and run `pulumi up` again; or delete it whatever uses it, "
+    f"{PCLUSTER_FORCE}, and run `pulumi up` again, which finds it gone.")
+
+
+def replace(prov, old_outputs, **overrides):
+    """The engine's replacement: Check with the old inputs, Diff, Check again with none, Create."""
+    news = inputs(validate_on_preview=False, image_id=None, **overrides)
+    first = prov.check(old_outputs, news).inputs
+    assert prov.diff("hpc-base", old_outputs, first).replaces
+    return prov.create(prov.check({}, news).inputs)
+
+
+def test_a_replaced_image_in_use_is_told_apart_from_the_resources_current_image(prov, api):
+    old = create(prov, image_id=None)
+    new = replace(prov, old.outs, image_configuration=CHANGED, force_delete=True)
+    api.raise_on["delete_image"] = [BadRequestError(IN_USE)]
+    with pytest.raises(DeleteFailed) as refused:
+        prov.delete(old.id, {**old.outs, "image_id": old.id})  # the engine's delete of the replaced image
+    assert str(refused.value) == REPLACED_IN_USE.replace("'hpc-base'", repr(old.id)).replace(
+        "--image-id hpc-base", f"--image-id {old.id}")
+
+    # A later `pulumi up`, in a new provider process: the program's Check comes first, then the pending delete.
+    later = CustomImageProvider()
+    later.check(new.outs, inputs(validate_on_preview=False, image_id=None, image_configuration=CHANGED,
+                                 force_delete=True))
+    api.raise_on["delete_image"] = [BadRequestError(IN_USE)]
+    with pytest.raises(DeleteFailed, match="had before a replacement") as again:
+        later.delete(old.id, old.outs)
+    assert str(again.value) == str(refused.value), "force_delete=True in the program changed nothing: it says so"
+    (_, _, kw), = api.ops("delete_image")[-1:]
+    assert kw["force"] is False
+
+    # `pulumi destroy` (a new process, no Check): the current image gets the destroy advice.
+    api.raise_on["delete_image"] = [BadRequestError(IN_USE)]
+    with pytest.raises(DeleteFailed) as destroyed:
+        CustomImageProvider().delete(new.id, {**new.outs, "force_delete": False})
+    assert "run `pulumi destroy` or `pulumi up` again" in str(destroyed.value)
 
 
 def test_delete_failed_reports_the_reason(prov, api):

@@ -99,6 +99,29 @@ def test_registration_under_mocks(mocks, monkeypatch):
 
 
 @pulumi.runtime.test
+def test_an_image_inside_nested_components_carries_its_full_urn_and_no_dependency_on_them(mocks, monkeypatch):
+    # create_urn(parent=component) made the owner depend on the component, hence on its children: this image
+    # itself (the SDK's "circular dependency"). Under the stack itself, the engine leaves the stack's type out.
+    monkeypatch.setenv("PCLUSTER_API_URL", "http://127.0.0.1:9/prod/")
+    site = pulumi.ComponentResource("acme:index:Site", "campus")
+    team = pulumi.ComponentResource("acme:index:Team", "research", opts=pulumi.ResourceOptions(parent=site))
+    images = [CustomImage("base", CustomImageArgs(image_configuration=CONFIG), pulumi.ResourceOptions(parent=team)),
+              CustomImage("top", CustomImageArgs(image_configuration=CONFIG),
+                          pulumi.ResourceOptions(parent=pulumi.runtime.get_root_resource()))]
+
+    def check(_):
+        owners = {args.name: args.inputs["owner"] for args in mocks.registered if args.typ.endswith("CustomImage")}
+        assert owners == {
+            "base": "urn:pulumi:dev::proj::acme:index:Site$acme:index:Team$pulumi-python:dynamic/pcimage:"
+                    "CustomImage::base",
+            "top": "urn:pulumi:dev::proj::pulumi-python:dynamic/pcimage:CustomImage::top"}
+        # Not compared with the mock monitor's URNs: it keeps only the parent's last type in a child's URN, and the
+        # stack's type too; tests/cli/test_dynamic_face.py holds these to the engine's.
+
+    return pulumi.Output.all(*(image.urn for image in images)).apply(check)
+
+
+@pulumi.runtime.test
 def test_an_unconfigured_endpoint_fails_clearly(mocks):
     with pytest.raises(EndpointNotConfigured, match="pcimage:apiUrl"):
         CustomImage("x", CustomImageArgs(image_configuration=CONFIG))
