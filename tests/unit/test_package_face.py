@@ -502,6 +502,8 @@ def test_a_refreshed_failed_image_is_replaced_for_its_status(api, clients):
     result = diff(prov, id_, state, checked(prov, program(), olds=state))
     assert (result.replaces, result.delete_before_replace) == (["imageBuildStatus"], True)
     assert kinds(result) == {"imageBuildStatus": "UPDATE_REPLACE"}
+    # an output, not an input: the engine then shows its old value from the outputs
+    assert result.detailed_diff["imageBuildStatus"].input_diff is False
 
 
 # ---------------------------------------------------------------- create, read, update, delete
