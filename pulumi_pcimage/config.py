@@ -1,7 +1,7 @@
 """The image configuration: YAML text or a dict in, one canonical text out, local validation.
 
 Two configurations are "the same" exactly when their canonical texts are equal, so comments, key
-order, quoting and whitespace never cause a rebuild.
+order, quoting, whitespace and the form of a whole number (200 or 200.0) never cause a rebuild.
 """
 
 from __future__ import annotations
@@ -190,7 +190,20 @@ def dump(doc: dict) -> str:
 
 
 def canonical(value: str | dict) -> str:
-    return dump(load(value))
+    """What two configurations are compared by. A number counts by its value: `Size: 200` in YAML text and the
+    200.0 a mapping brings over the Pulumi wire (which carries every number as a double) are the same."""
+    return dump(_whole_numbers(load(value)))
+
+
+def _whole_numbers(node: Any) -> Any:
+    """`node` with every integral float as an int (load has bounded the depth)."""
+    if isinstance(node, dict):
+        return {key: _whole_numbers(item) for key, item in node.items()}
+    if isinstance(node, list):
+        return [_whole_numbers(item) for item in node]
+    if isinstance(node, float) and node.is_integer():
+        return int(node)
+    return node
 
 
 def canonical_json(value: str | dict) -> str:

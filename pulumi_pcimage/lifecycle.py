@@ -60,7 +60,8 @@ class Plan:
     updates: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
     # Where inside the image configuration it changed: "Build.InstanceType" -> "add" | "delete" | "update"
-    # (filled when the configuration forces the replacement and both sides parse).
+    # (filled when the configuration forces the replacement and both sides are mappings: a path never points into
+    # YAML text, which changes as a whole).
     configuration_paths: dict[str, str] = field(default_factory=dict)
 
 
@@ -381,8 +382,10 @@ class Lifecycle:
         except config.ConfigError as exc:
             reason = f"image_configuration {exc.public if redact.active else exc}"
             return [Failure("image_configuration", reason)]
-        if isinstance(value, dict):  # the wire and the state keep one form: YAML text
-            inputs["image_configuration"] = config.dump(doc)
+        # Kept in the form given: text stays text, a mapping stays a mapping (a copy, our ownership tags never in
+        # it). A face that reports paths into the configuration needs the mapping in the state: the engine walks
+        # those paths through the inputs as objects, to show old and new values and to apply ignoreChanges.
+        inputs["image_configuration"] = doc if isinstance(value, dict) else value
         region = inputs.get("region")
         # The property is the failure's own: the engine (and the harness) print it before the reason.
         return [Failure("image_configuration", redact(str(problem)))
@@ -472,8 +475,9 @@ class Lifecycle:
         # so the old image must go first.
         old_id, new_id = olds.get("image_id"), news.get("image_id")
         delete_first = bool(replaces) and not is_unknown(new_id) and old_id == new_id
-        paths = configuration_changes(olds.get("image_configuration"), news.get("image_configuration")) \
-            if "image_configuration" in replaces else {}
+        old_doc, new_doc = olds.get("image_configuration"), news.get("image_configuration")
+        paths = configuration_changes(old_doc, new_doc) \
+            if "image_configuration" in replaces and isinstance(old_doc, dict) and isinstance(new_doc, dict) else {}
         return Plan(bool(replaces or changed), replaces, changed, delete_first, paths)
 
     # ------------------------------------------------------------ create

@@ -14,8 +14,8 @@ from typing import Any
 from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateResult, DiffResult, ReadResult,
                             ResourceProvider, UpdateResult)
 
-from . import hostpool
-from .lifecycle import Declared, Lifecycle, log
+from . import config, hostpool
+from .lifecycle import Declared, Lifecycle, is_unknown, log
 
 
 class CustomImageProvider(ResourceProvider):
@@ -33,7 +33,13 @@ class CustomImageProvider(ResourceProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = self._core().check(olds, news)
-        return CheckResult(checked.inputs, [CheckFailure(f.property, f.reason) for f in checked.failures])
+        inputs = checked.inputs
+        value = inputs.get("image_configuration")
+        # This face keeps one form, YAML text, as CustomImage sends it (its output is typed str): a mapping that
+        # reaches the provider some other way is written out once it has passed check's limits.
+        if not checked.failures and isinstance(value, dict) and not is_unknown(value):
+            inputs = {**inputs, "image_configuration": config.dump(value)}
+        return CheckResult(inputs, [CheckFailure(f.property, f.reason) for f in checked.failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         plan = self._core().diff(_id, olds, news)

@@ -332,9 +332,12 @@ class PcImageProvider(p.Provider):
                 key = f"{camel(name)}{path}" if path.startswith("[") else f"{camel(name)}.{path}"
                 detailed[key] = p.PropertyDiff(p.PropertyDiffKind[kinds[kind] + replace], True)
             if not paths:
-                kind = "update" if BY_NAME[name].output_only else "add" if olds.get(name) is None \
-                    else "delete" if news.get(name) is None else "update"  # an output: the refreshed image's state
-                detailed[camel(name)] = p.PropertyDiff(p.PropertyDiffKind[kinds[kind] + replace], True)
+                # An output (the refreshed image's state) is no input: inputDiff=False has the engine show its old
+                # value from the outputs (with True it looks in the inputs, finds nothing and shows nothing).
+                output = BY_NAME[name].output_only
+                kind = "update" if output else "add" if olds.get(name) is None \
+                    else "delete" if news.get(name) is None else "update"
+                detailed[camel(name)] = p.PropertyDiff(p.PropertyDiffKind[kinds[kind] + replace], not output)
         return p.DiffResponse(changes=plan.changes, replaces=[camel(n) for n in plan.replaces],
                               delete_before_replace=plan.delete_before_replace,
                               diffs=[camel(n) for n in (*plan.replaces, *plan.updates)], detailed_diff=detailed)

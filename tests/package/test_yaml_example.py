@@ -79,7 +79,7 @@ def test_the_program_runs_through_the_plugin(plugin, emulator):
     outputs = {key: scope.resolve(value) for key, value in PROGRAM["outputs"].items()}
     assert outputs["parentAmiId"].startswith("ami-") and outputs["amiId"].startswith("ami-")
     assert emulator.images() == [outputs["imageId"]]
-    assert "InstanceType: c6i.xlarge" in image.outputs["imageConfiguration"]
-    assert f"ParentImage: {outputs['parentAmiId']}" in image.outputs["imageConfiguration"]
+    build = image.outputs["imageConfiguration"]["Build"]  # the program's object, kept as one
+    assert (build["InstanceType"], build["ParentImage"]) == ("c6i.xlarge", outputs["parentAmiId"])
     image.destroy()
     assert emulator.images() == []

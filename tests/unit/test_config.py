@@ -31,6 +31,15 @@ def test_dict_and_yaml_text_have_the_same_canonical_form():
     assert config.canonical(doc) == config.canonical(BASE)
 
 
+def test_a_whole_number_is_the_same_as_text_and_as_the_double_the_pulumi_wire_brings():
+    text = BASE + "  RootVolume: {Size: 200}\n"
+    doc = {**config.load(BASE), "Image": {"Name": "hpc base", "RootVolume": {"Size": 200.0}}}
+    assert config.canonical(doc) == config.canonical(text) == config.canonical(text.replace("200", "200.0"))
+    assert config.canonical(text.replace("200", "200.5")) != config.canonical(text)
+    assert config.canonical({"Build": {"Sizes": [1.0, 2.5]}}) == config.canonical("Build: {Sizes: [1, 2.5]}")
+    assert config.canonical_json(doc) != config.canonical_json(text), "identities hash the document as it is"
+
+
 def test_a_real_change_changes_the_canonical_form():
     assert config.canonical(BASE.replace("c6i.xlarge", "c6i.2xlarge")) != config.canonical(BASE)
 

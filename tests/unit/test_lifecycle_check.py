@@ -133,10 +133,39 @@ def test_a_secret_configurations_values_are_masked_in_the_apis_findings_but_bool
 
 def test_a_configuration_change_is_planned_down_to_the_property_that_changed(api):
     core = Lifecycle()
-    olds = core.check({}, inputs(validate_on_preview=False)).inputs
-    news = core.check(olds, inputs(image_configuration=CHANGED, validate_on_preview=False)).inputs
+    olds = core.check({}, inputs(image_configuration=config.load(CONFIG), validate_on_preview=False)).inputs
+    assert olds["image_configuration"] == config.load(CONFIG), "a mapping stays a mapping, without our tags"
+    news = core.check(olds, inputs(image_configuration=config.load(CHANGED), validate_on_preview=False)).inputs
     plan = core.diff("hpc-base", olds, news)
     assert plan.replaces == ["image_configuration"] and plan.configuration_paths == {"Build.InstanceType": "update"}
+
+
+def test_a_text_configuration_changes_as_a_whole(api):
+    core = Lifecycle()
+    olds = core.check({}, inputs(validate_on_preview=False)).inputs
+    news = core.check(olds, inputs(image_configuration=CHANGED, validate_on_preview=False)).inputs
+    assert (olds["image_configuration"], news["image_configuration"]) == (CONFIG, CHANGED), "text stays as given"
+    plan = core.diff("hpc-base", olds, news)
+    assert plan.replaces == ["image_configuration"] and plan.configuration_paths == {}, "no path into a string"
+    mixed = core.check(olds, inputs(image_configuration=config.load(CHANGED), validate_on_preview=False)).inputs
+    assert core.diff("hpc-base", olds, mixed).configuration_paths == {}
+
+
+def test_the_same_configuration_as_text_then_as_a_mapping_keeps_the_image(api):
+    core = Lifecycle()
+    text = CONFIG + "Image:\n  RootVolume:\n    Size: 200\n"
+    olds = core.check({}, inputs(image_configuration=text, image_id=None, validate_on_preview=False)).inputs
+    # as a mapping over the Pulumi wire, where every number is a double
+    mapping = {**config.load(CONFIG), "Image": {"RootVolume": {"Size": 200.0}}}
+    checked = core.check(olds, inputs(image_configuration=mapping, image_id=None, validate_on_preview=False))
+    assert checked.failures == [] and checked.inputs["image_configuration"] == mapping
+    assert (checked.inputs["image_id"], checked.inputs["generation"]) == (olds["image_id"], olds["generation"])
+    plan = core.diff(olds["image_id"], olds, checked.inputs)
+    assert (plan.changes, plan.replaces) == (False, [])
+    again = core.check(checked.inputs, inputs(image_configuration=text, image_id=None,
+                                              validate_on_preview=False)).inputs
+    assert again["image_id"] == olds["image_id"]
+    assert core.diff(olds["image_id"], checked.inputs, again).changes is False and api.calls == []
 
 
 def test_a_region_change_alone_names_no_configuration_path(api):

@@ -433,28 +433,61 @@ def test_check_messages_reach_the_engine_on_the_resource(api, clients, engine):
 
 # ---------------------------------------------------------------- diff
 
+def test_an_object_configuration_stays_an_object_in_the_inputs_and_outputs(api, clients):
+    prov = start(apiUrl=API, region="us-east-1")
+    given = {**config.load(CONFIG), "Image": {"RootVolume": {"Size": 200}}}
+    inputs = checked(prov, program(given))
+    assert inputs["imageConfiguration"] == given, "as given: no text, none of our ownership tags"
+    id_, outputs = create(prov, inputs)
+    assert outputs["imageConfiguration"] == given
+    sent = config.load(api.images[id_].configuration)  # the build itself carries our tags
+    assert config.owner_of(sent) and config.without_owner(sent) == given
+    assert checked(prov, program(CONFIG))["imageConfiguration"] == CONFIG, "text stays text"
+
+
 def test_diff_names_the_configuration_path_that_forces_a_replacement(api, clients):
     prov = start(apiUrl=API, region="us-east-1")
-    id_, state = up(prov, program())
-    result = diff(prov, id_, state, checked(prov, program(BIGGER), olds=state))
+    id_, state = up(prov, program(config.load(CONFIG)))
+    result = diff(prov, id_, state, checked(prov, program(config.load(BIGGER)), olds=state))
     assert (result.changes, result.replaces, result.delete_before_replace) == (
         True, ["imageConfiguration", "imageId"], False)
     assert kinds(result) == {"imageConfiguration.Build.InstanceType": "UPDATE_REPLACE", "imageId": "UPDATE_REPLACE"}
     assert result.diffs == ["imageConfiguration", "imageId"]
     assert all(d.input_diff for d in result.detailed_diff.values())
 
-    added = CONFIG + "  Iam: {InstanceRole: arn:aws:iam::123456789012:role/x}\n"
+    added = config.load(CONFIG + "  Iam: {InstanceRole: arn:aws:iam::123456789012:role/x}\n")
     grown = diff(prov, id_, state, checked(prov, program(added), olds=state))
     assert kinds(grown) == {"imageConfiguration.Build.Iam": "ADD_REPLACE", "imageId": "UPDATE_REPLACE"}
     id2, state2 = up(prov, program(added), urn=URN.replace("hpc-base", "other"))
-    shrunk = diff(prov, id2, state2, checked(prov, program(), olds=state2, urn=URN.replace("hpc-base", "other")))
+    shrunk = diff(prov, id2, state2, checked(prov, program(config.load(CONFIG)), olds=state2,
+                                             urn=URN.replace("hpc-base", "other")))
     assert kinds(shrunk)["imageConfiguration.Build.Iam"] == "DELETE_REPLACE"
+
+
+def test_a_text_configuration_is_diffed_as_a_whole(api, clients):
+    # The engine walks a path through the inputs as objects: one inside a string would show nothing.
+    prov = start(apiUrl=API, region="us-east-1")
+    id_, state = up(prov, program())
+    result = diff(prov, id_, state, checked(prov, program(BIGGER), olds=state))
+    assert kinds(result) == {"imageConfiguration": "UPDATE_REPLACE", "imageId": "UPDATE_REPLACE"}
+    # a state holding text (e.g. from a release that wrote objects out) and a changed object: as a whole too
+    result = diff(prov, id_, state, checked(prov, program(config.load(BIGGER)), olds=state))
+    assert kinds(result) == {"imageConfiguration": "UPDATE_REPLACE", "imageId": "UPDATE_REPLACE"}
+
+
+def test_the_same_configuration_as_an_object_after_text_changes_nothing(api, clients):
+    prov = start(apiUrl=API, region="us-east-1")
+    text = CONFIG.replace("Build:", "Image:\n  RootVolume: {Size: 200}\nBuild:")
+    id_, state = up(prov, program(text))
+    news = checked(prov, program({**config.load(CONFIG), "Image": {"RootVolume": {"Size": 200}}}), olds=state)
+    assert (news["imageId"], news["generation"]) == (id_, state["generation"])
+    assert diff(prov, id_, state, news).changes is False
 
 
 def test_a_fixed_id_is_deleted_before_its_replacement(api, clients):
     prov = start(apiUrl=API, region="us-east-1")
-    id_, state = up(prov, program(imageId="team-base"))
-    result = diff(prov, id_, state, checked(prov, program(BIGGER, imageId="team-base"), olds=state))
+    id_, state = up(prov, program(config.load(CONFIG), imageId="team-base"))
+    result = diff(prov, id_, state, checked(prov, program(config.load(BIGGER), imageId="team-base"), olds=state))
     assert (result.replaces, result.delete_before_replace) == (["imageConfiguration"], True)
     assert kinds(result) == {"imageConfiguration.Build.InstanceType": "UPDATE_REPLACE"}
 
@@ -479,6 +512,8 @@ def test_a_refreshed_failed_image_is_replaced_for_its_status(api, clients):
     result = diff(prov, id_, state, checked(prov, program(), olds=state))
     assert (result.replaces, result.delete_before_replace) == (["imageBuildStatus"], True)
     assert kinds(result) == {"imageBuildStatus": "UPDATE_REPLACE"}
+    # an output, not an input: the engine then shows its old value from the outputs
+    assert result.detailed_diff["imageBuildStatus"].input_diff is False
 
 
 # ---------------------------------------------------------------- create, read, update, delete

@@ -96,8 +96,22 @@ def test_check_tolerates_unknowns_and_sends_nothing(prov, api):
 
 
 def test_check_turns_a_dict_configuration_into_yaml_text(prov, api):
+    # The dynamic face keeps one form, as CustomImage sends it (the lifecycle keeps the form it is given).
     values, failures = checked(prov, image_configuration=config.load(CONFIG))
     assert failures == {} and values["image_configuration"] == config.canonical(CONFIG)
+
+
+def test_a_dict_configuration_still_partly_unknown_or_refused_is_left_as_it_is(prov, api):
+    pending = {"Build": {"InstanceType": Unknown(), "ParentImage": "ami-0123456789abcdef0"}}
+    values, failures = checked(prov, image_configuration=pending)
+    assert failures == {} and values["image_configuration"] is pending
+    deep: dict = {}
+    node = deep
+    for _ in range(5000):  # far past the depth limit: refused by check, never written out
+        node["Build"] = {}
+        node = node["Build"]
+    values, failures = checked(prov, image_configuration=deep)
+    assert "nested more than" in failures["image_configuration"] and values["image_configuration"] is deep
 
 
 def test_check_dry_runs_a_new_configuration_once(prov, api):
