@@ -2,19 +2,21 @@
 
     python examples/quickstart/run_local.py [--no-cli] [--build-seconds N]
 
-Starts `pcimage-emulator` on 127.0.0.1 (a free port), then, with the Pulumi CLI: a local file backend in a
-temporary directory, `pulumi stack init`, `pulumi preview`, `pulumi up --yes`, `pulumi stack output`,
-`pulumi destroy --yes`. Without the CLI (or with --no-cli) the same program runs through the Pulumi SDK's own
-provider host, driven by `pulumi_pcimage.testing` with a state kept between runs: preview, up, a configuration
-change (preview shows the replacement; up builds the new image and deletes the old one), destroy. Either way it
-checks that the emulator has no image left, and exits 0 on success.
+Starts `pcimage-emulator` on 127.0.0.1 (a free port), then runs the program: preview, up, a configuration change
+(preview shows the replacement; up builds the new image and deletes the old one), destroy; and checks that the
+emulator has no image left. It exits 0 on success.
+
+With the Pulumi CLI installed (`pulumi` on PATH, or $PCIMAGE_PULUMI) the CLI runs it, on a local file backend in a
+temporary directory (no `pulumi login`); without the Python language host beside it (a CLI built from its Go
+modules by scripts/build_pulumi_cli.sh has none) the program is served to the CLI as the Automation API serves
+inline programs. Without the CLI (or with --no-cli) the same steps run through the Pulumi SDK's own provider
+host, the engine's part played by `pulumi_pcimage.testing`. The first line it prints says which.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,9 +29,9 @@ if TYPE_CHECKING:
 
 PROJECT_DIR = Path(__file__).resolve().parent
 PROJECT, STACK, REGION = "quickstart", "dev", "us-east-1"
-INSTALL_HINT = ("The Pulumi CLI is not installed; to use it: curl -fsSL https://get.pulumi.com | sh "
-                "(or see https://www.pulumi.com/docs/install/). Running the program through the Pulumi SDK's "
-                "provider host instead (pulumi_pcimage.testing).")
+INSTALL_HINT = ("The Pulumi CLI is not installed (https://www.pulumi.com/docs/install/, or build it with "
+                "`bash scripts/build_pulumi_cli.sh` and put the folder it prints on PATH).")
+BIGGER = {"instanceType": "c6i.2xlarge"}  # the configuration change: a bigger build instance
 
 
 def start_emulator(workdir: Path, build_seconds: float) -> tuple[subprocess.Popen, int]:
@@ -64,27 +66,24 @@ def environment(port: int) -> dict[str, str]:
     return env
 
 
-def with_cli(pulumi: str, workdir: Path) -> str:
-    """The real thing: a local file backend, so no `pulumi login` to the service is needed."""
-    (workdir / "state").mkdir()
-    env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{workdir / 'state'}", "PULUMI_CONFIG_PASSPHRASE": "local",
-           "PULUMI_PYTHON_CMD": sys.executable, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+def with_cli(pulumi: str, env: dict[str, str], workdir: Path, control: EmulatorControl) -> str:
+    """The real thing: the CLI's own output, on a local file backend (no `pulumi login` to the service)."""
+    from pulumi_pcimage.testing.cli import CliStack
 
-    def run(*args: str, capture: bool = False) -> str:
-        print(f"$ pulumi {' '.join(args)}", flush=True)
-        done = subprocess.run([pulumi, *args, "--cwd", str(PROJECT_DIR), "--non-interactive"], env=env,
-                              check=True, text=True, stdout=subprocess.PIPE if capture else None)
-        return done.stdout.strip() if capture else ""
+    with CliStack(PROJECT_DIR, workdir / "cli", stack=STACK, env=env, pulumi=pulumi) as stack:
+        def run(*args: str) -> None:
+            print(f"$ pulumi {' '.join(args)}", flush=True)
+            stack.run(*args, echo=True)
 
-    run("stack", "init", STACK)
-    try:
         run("preview")
         run("up", "--yes")
-        ami_id = run("stack", "output", "ami_id", capture=True)
-        print(f"ami_id: {ami_id}")
+        for key, value in BIGGER.items():
+            run("config", "set", key, value)
+        run("preview", "--diff")
+        run("up", "--yes")
+        ami_id = stack.outputs()["ami_id"]
+        print(f"    images at the API: {control.images(REGION)}")  # the new one only: the old one was deleted
         run("destroy", "--yes")
-    finally:
-        run("stack", "rm", "--yes", "--force", STACK)
     return ami_id
 
 
@@ -102,7 +101,7 @@ def with_sdk_host(env: dict[str, str], workdir: Path, control: EmulatorControl) 
             why = f" ({', '.join(step.diff.replaces)})" if step.diff and step.diff.replaces else ""
             print(f"  {step.op} {step.urn.rsplit('::', 1)[-1]}{why}")
 
-    bigger = {"instanceType": "c6i.2xlarge"}
+    bigger = BIGGER
     with ProviderHost(PROJECT_DIR, project=PROJECT, env=env) as host:
         state = Stack(host, workdir / "state.json")
         print("preview:")
@@ -141,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from pulumi_pcimage.emulator import EmulatorControl
+    from pulumi_pcimage.testing.cli import find_pulumi
 
     with tempfile.TemporaryDirectory(prefix="pcimage-quickstart-") as tmp:
         workdir = Path(tmp)
@@ -149,11 +149,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pcimage-emulator listening on http://127.0.0.1:{port}/prod")
             env = environment(port)
             control = EmulatorControl.from_port_file(workdir / "emulator.port")  # port and control token
-            pulumi = None if args.no_cli else shutil.which("pulumi")
+            pulumi = None if args.no_cli else find_pulumi()
             if pulumi:
-                ami_id = with_cli(pulumi, workdir)
+                version = subprocess.run([pulumi, "version"], text=True, capture_output=True).stdout.strip()
+                print(f"engine: the Pulumi CLI {version} ({pulumi}), on a local file backend")
+                ami_id = with_cli(pulumi, env, workdir, control)
             else:
-                print(INSTALL_HINT if not args.no_cli else "--no-cli: running through the SDK's provider host.")
+                print((INSTALL_HINT + " ") if not args.no_cli else "--no-cli: ")
+                print("engine: the Pulumi SDK's provider host, driven by pulumi_pcimage.testing")
                 ami_id = with_sdk_host(env, workdir, control)
             left = control.images(REGION)
         finally:

@@ -234,17 +234,33 @@ class CliStack:
             self._server.close()
             self._server = None
 
-    def run(self, *args: str, check: bool = True, timeout: float = 600, stdin: str | None = None) -> CliResult:
-        """`pulumi <args>` in the project; `--json` output, when asked for, is parsed into `document`."""
+    def run(self, *args: str, check: bool = True, timeout: float = 600, stdin: str | None = None,
+            echo: bool = False) -> CliResult:
+        """`pulumi <args>` in the project; `--json` output, when asked for, is parsed into `document`.
+        `echo`: also print each line as the CLI writes it (its own progress display), stderr included."""
         try:
-            done = subprocess.run(self._command(args), env=self.env, text=True, capture_output=True,
-                                  timeout=timeout, input=stdin)
+            if echo:
+                done = self._echoed(args, timeout)
+            else:
+                done = subprocess.run(self._command(args), env=self.env, text=True, capture_output=True,
+                                      timeout=timeout, input=stdin)
         finally:
             self._close_server()
         result = CliResult(list(args), done.returncode, done.stdout, done.stderr, *_json(done.stdout, args))
         if check and done.returncode != 0:
             raise CliError(result)
         return result
+
+    def _echoed(self, args: tuple[str, ...], timeout: float) -> subprocess.CompletedProcess:
+        process = subprocess.Popen(self._command(args), env=self.env, text=True, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            lines.append(line)
+        process.wait(timeout=timeout)
+        return subprocess.CompletedProcess(process.args, process.returncode, "".join(lines), "")
 
     def start(self, *args: str) -> subprocess.Popen:
         """`pulumi <args>` in the background (e.g. an `up` to interrupt); `finish()` waits for it."""

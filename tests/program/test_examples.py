@@ -4,7 +4,6 @@ CustomImage checked and created by the SDK's real provider host against a local 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from pulumi_pcimage.testing import UNKNOWN, ProviderHost, Stack, destroy_program, run_program
+from pulumi_pcimage.testing.cli import find_pulumi
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -99,7 +99,7 @@ def test_cluster_config_needs_a_subnet(host, api):
 
 
 def test_run_local_runs_the_quickstart_end_to_end():
-    without_cli = shutil.which("pulumi") is None
+    without_cli = find_pulumi() is None  # tests/cli/test_main_job.py runs it with the CLI
     command = [sys.executable, str(EXAMPLES / "quickstart" / "run_local.py"), "--build-seconds", "1"]
     done = subprocess.run(command + ([] if without_cli else ["--no-cli"]), capture_output=True, text=True,
                           timeout=180)
@@ -107,7 +107,8 @@ def test_run_local_runs_the_quickstart_end_to_end():
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     if without_cli:
-        assert "The Pulumi CLI is not installed" in out and "https://get.pulumi.com" in out
+        assert "The Pulumi CLI is not installed" in out and "scripts/build_pulumi_cli.sh" in out
+    assert "engine: the Pulumi SDK's provider host, driven by pulumi_pcimage.testing\n" in out
     assert "preview:\n  create hpc-base\n" in out and "ami_id: (known after up)" in out
     assert "up with config {'instanceType': 'c6i.2xlarge'}:\n  replace hpc-base (image_configuration, image_id)" in out
     assert out.count("build started") == 2, "one replacement"

@@ -1,6 +1,7 @@
 """What a face passes in `Hooks` (progress, cancel, the engine's timeouts): what the user sees while waiting and
 what is left at AWS when a wait is cancelled."""
 
+import logging
 import threading
 
 import pytest
@@ -76,6 +77,40 @@ def test_a_cancelled_build_wait_says_the_build_goes_on_and_leaves_it_running(api
     assert str(failure.value) == ("image 'hpc-base': stopped waiting after 0s (cancelled; it was BUILD_IN_PROGRESS)."
                                   + LATER)
     assert "hpc-base" in api.images and api.ops("delete_image") == []
+
+
+def test_a_cancelled_wait_keeps_what_exists_for_a_partial_failure(api):
+    api.build_script = ["BUILD_IN_PROGRESS"]
+    with pytest.raises(BuildFailed) as failure:
+        Lifecycle(hooks=cancelling("build")).create(checked())
+    kept = failure.value.outputs
+    assert kept is not None and (kept["image_id"], kept["image_build_status"]) == ("hpc-base", "BUILD_IN_PROGRESS")
+
+
+def test_a_create_after_the_engines_cancel_requests_no_build(api):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(BuildFailed) as failure:
+        Lifecycle(hooks=Hooks(cancel=cancel)).create(checked())
+    assert str(failure.value) == ("image 'hpc-base': not built: the operation was cancelled before the build was "
+                                  "requested")
+    assert failure.value.outputs is None and api.ops("build_image") == [] and api.images == {}
+
+
+def test_an_update_of_a_partly_created_image_resumes_its_build_without_another(api, caplog):
+    api.build_script = ["BUILD_IN_PROGRESS", "BUILD_COMPLETE"]
+    with pytest.raises(BuildFailed) as failure:
+        Lifecycle(hooks=cancelling("build")).create(checked())
+    olds = failure.value.outputs
+    api.images["hpc-base"].script = ["BUILD_IN_PROGRESS", "BUILD_COMPLETE"]
+    caplog.set_level(logging.INFO, logger="pulumi_pcimage")
+
+    outputs = Lifecycle().update("hpc-base", olds, checked())
+
+    assert outputs["image_build_status"] == "BUILD_COMPLETE" and outputs["ami_id"]
+    assert list(api.images) == ["hpc-base"] and "image hpc-base: adopting the existing image (BUILD_IN_PROGRESS)" \
+        in caplog.text, "its own build is adopted whatever its generation, not built again"
+    assert Lifecycle().diff("hpc-base", olds, checked()).updates == ["image_build_status"], "resumed in place"
 
 
 @pytest.mark.timeout(10)
