@@ -165,6 +165,8 @@ class ProgramServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 # The commands that run the program (preview, up; destroy and refresh only with --run-program) need the
@@ -256,9 +258,10 @@ class CliStack:
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         assert process.stdout is not None
         lines = []
-        for line in process.stdout:
-            print(line, end="", flush=True)
-            lines.append(line)
+        with process.stdout:
+            for line in process.stdout:
+                print(line, end="", flush=True)
+                lines.append(line)
         process.wait(timeout=timeout)
         return subprocess.CompletedProcess(process.args, process.returncode, "".join(lines), "")
 
