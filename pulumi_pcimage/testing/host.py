@@ -1,10 +1,11 @@
 """Drive the Pulumi SDK's real dynamic provider host over gRPC, as the engine does.
 
-The Pulumi CLI is not available to the tests, so this module plays the engine's part: it serves the ``Engine``
-gRPC service (``Log``), launches ``python -u -m pulumi.dynamic <engine-address>`` from the project directory,
-reads the port from the host's first stdout line, tries ``Handshake`` (pulumi 3.272's host answers UNIMPLEMENTED,
-so the engine falls back to the legacy protocol), calls ``Configure`` with the stack config, and then sends
-Check / Diff / Create / Read / Update / Delete requests shaped like the engine's.
+Without the Pulumi CLI, this module plays the engine's part: it serves the ``Engine`` gRPC service (``Log``),
+launches ``python -u -m pulumi.dynamic <engine-address>`` (or a plugin) from the project directory, reads the port
+from the host's first stdout line, tries ``Handshake`` (pulumi 3.272's host answers UNIMPLEMENTED, so the engine
+falls back to the legacy protocol), calls ``Configure`` with the stack config, and then sends Check / Diff / Create
+/ Read / Update / Delete requests shaped like the engine's. ``restart()`` starts a new process in place of the
+running one, as the CLI starts one for each command.
 
 What the engine sends in each request (and so what callers pass):
 
@@ -14,6 +15,9 @@ What the engine sends in each request (and so what callers pass):
 - Read:   ``props`` = the old outputs, ``inputs`` = the old inputs.
 - Update: ``olds`` = the old outputs, ``news`` = the checked new inputs, ``old_inputs`` = the old inputs.
 - Delete: ``props`` = the old outputs, ``old_inputs`` = the old inputs.
+
+A Create or Update the provider ends as a partial failure (an ``ErrorResourceInitFailed`` detail: the resource
+exists but did not finish initialising) raises ``PartialFailure`` with the id and outputs the engine keeps.
 
 Every one of them carries ``__provider``; nothing is added implicitly. Values are plain Python; ``UNKNOWN`` marks a
 value not known during preview (in results too). The host answers ``Configure`` with ``acceptSecrets=False``, so
@@ -47,7 +51,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grpc, status_pb2
 
 UNKNOWN = rpc.UNKNOWN
 START_TIMEOUT = 30.0  # seconds for the host to print its port; generous for a loaded 2-core CI machine
@@ -64,6 +68,31 @@ class HostError(Exception):
         self.details = details
         self.message, self.traceback = _split_traceback(details)
         super().__init__(f"{code.name if code else 'HOST'}: {self.message}")
+
+
+class PartialFailure(HostError):
+    """A Create or Update that failed after the resource came to exist (`ErrorResourceInitFailed`, pulumi/pulumi
+    `provider_plugin.go` `parseError`): the engine keeps `id` and `outputs` in the state with `reasons` as the
+    resource's initialization errors."""
+
+    def __init__(self, code: grpc.StatusCode | None, details: str, id: str, outputs: dict, reasons: list[str]):
+        super().__init__(code, details)
+        self.id, self.outputs, self.reasons = id, outputs, reasons
+
+
+def _error(exc: grpc.RpcError) -> HostError:
+    """The HostError of a failed call: a PartialFailure when the status carries an ErrorResourceInitFailed."""
+    details = exc.details() or ""
+    for key, value in (exc.trailing_metadata() or ()):
+        if key != "grpc-status-details-bin":
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            init_failed = provider_pb2.ErrorResourceInitFailed()
+            if detail.Unpack(init_failed):
+                return PartialFailure(exc.code(), details, init_failed.id, _props(init_failed.properties),
+                                      list(init_failed.reasons))
+    return HostError(exc.code(), details)
 
 
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*: ")
@@ -228,11 +257,12 @@ class ProviderHost:
         self.close()
 
     def start(self) -> None:
-        self._engine = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        engine_pb2_grpc.add_EngineServicer_to_server(self._engine_log, self._engine)
-        engine_port = self._engine.add_insecure_port("127.0.0.1:0")
-        self._engine.start()
-        self.engine_address = f"127.0.0.1:{engine_port}"
+        if self._engine is None:
+            self._engine = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+            engine_pb2_grpc.add_EngineServicer_to_server(self._engine_log, self._engine)
+            engine_port = self._engine.add_insecure_port("127.0.0.1:0")
+            self._engine.start()
+            self.engine_address = f"127.0.0.1:{engine_port}"
 
         env = {**os.environ, "PULUMI_PROJECT": self.project, **self._env}
         # The host must import what this process imports (the provider's module, a test's own providers).
@@ -253,9 +283,10 @@ class ProviderHost:
         assert stdout is not None  # started with stdout=PIPE
 
         def drain() -> None:  # keep reading: a provider that prints must never fill the pipe and block the host
-            for line in iter(stdout.readline, b""):
+            for number, line in enumerate(iter(stdout.readline, b"")):
                 lines.put(line)
-                self._stdout.append(line.decode(errors="replace"))
+                if number:  # not the port
+                    self._stdout.append(line.decode(errors="replace"))
             lines.put(b"")
             stdout.close()
 
@@ -290,22 +321,32 @@ class ProviderHost:
         self.accepts_secrets = response.acceptSecrets
         self.supports_preview = response.supportsPreview  # False: the engine never calls Create/Update in preview
 
+    def restart(self) -> None:
+        """A new provider process in place of this one, configured the same, as the CLI starts one per command
+        (its `Engine` service, log records and stderr carry on)."""
+        self._stop_process()
+        self.start()
+
     def kill(self) -> None:
         """SIGKILL the host (a crashed or interrupted ``pulumi up``); idempotent."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
 
-    def close(self) -> None:
+    def _stop_process(self) -> None:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+        self._stub = None
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def close(self) -> None:
+        self._stop_process()
         if self._engine is not None:
             self._engine.stop(None)
             self._engine = None
@@ -329,8 +370,8 @@ class ProviderHost:
         return list(self._engine_log.requests)
 
     def stdout_text(self) -> str:
-        """What the host printed to stdout after its port (a provider's print() calls)."""
-        return "".join(self._stdout[1:])
+        """What the host printed to stdout after its port (a provider's print() calls), in every process."""
+        return "".join(self._stdout)
 
     def stderr_text(self) -> str:
         self._stderr.flush()
@@ -345,7 +386,7 @@ class ProviderHost:
         try:
             return getattr(self._stub, method)(request, timeout=deadline or self.call_timeout)
         except grpc.RpcError as exc:
-            raise HostError(exc.code(), exc.details() or "") from None
+            raise _error(exc) from None
 
     def _s(self, props: dict | None) -> struct_pb2.Struct:
         return _struct(props, unwrap_secrets=not self.accepts_secrets)
