@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from google.protobuf import empty_pb2
 from pulumi.runtime import rpc, run_in_stack, set_all_config
@@ -35,6 +36,7 @@ from pulumi_pcimage.testing.engine import CheckRejected, Options, Stack, Step
 from pulumi_pcimage.testing.host import ProviderHost, _plain, urn
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"  # the type token prefix of every dynamic.Resource
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 log = logging.getLogger(__name__)
 
 
@@ -82,13 +84,13 @@ def _unwrap_secrets(value: Any) -> Any:
 
 class _ForwardingMocks(Mocks):
     def __init__(self, host: ProviderHost, project: str, stack: str, preview: bool,
-                 calls: dict[str, Callable[[dict], dict]], state: Stack | None):
+                 calls: dict[str, Callable[[dict], dict]], state: Stack | None,
+                 targets: Collection[str] | None = None, replace: Collection[str] = ()):
         self.host, self.project, self.stack, self.preview, self.calls = host, project, stack, preview, calls
-        self.state = state
+        self.state, self.targets, self.replace = state, targets, set(replace)
         self.resources: list[RegisteredResource] = []
         self.registration = threading.local()  # (urn, Options) of the registration being served on this thread
-        self.steps: list[Step] = []
-        self._lock = threading.Lock()  # the SDK registers resources from executor threads
+        self._lock = threading.RLock()  # the SDK registers resources from executor threads
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         if args.typ.startswith(DYNAMIC_PREFIX):
@@ -118,12 +120,17 @@ class _ForwardingMocks(Mocks):
 
     def _stateful(self, resource_urn: str, args: MockResourceArgs, options: Options) -> tuple[str, dict, dict]:
         assert self.state is not None
+        if self.targets is not None and resource_urn not in self.targets:  # --target: left as it is
+            with self._lock:
+                kept = self.state.untargeted(resource_urn, options)
+            return (kept.id, kept.inputs, dict(kept.outputs)) if kept else ("", args.inputs, dict(args.inputs))
+        if resource_urn in self.replace:
+            options = dataclasses.replace(options, replace=True)
         try:
-            step = (self.state.preview if self.preview else self.state.up)(resource_urn, args.inputs, options)
+            with self._lock:  # the engine's state is one; the SDK registers from several threads
+                step = (self.state.preview if self.preview else self.state.up)(resource_urn, args.inputs, options)
         except CheckRejected as exc:
             raise CheckFailed(args.typ, args.name, exc.failures) from None
-        with self._lock:
-            self.steps.append(step)
         if self.preview:
             old = self.state.resources.get(resource_urn)
             if step.op == "same" and old is not None:
@@ -153,27 +160,35 @@ class _RecordingMonitor(MockMonitor):
         options = Options(
             ignore_changes=tuple(request.ignoreChanges),
             delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None,
+            protect=bool(request.protect),
             aliases=tuple(self._alias_urn(alias, request) for alias in request.aliases)
             + tuple(request.aliasURNs))
         self.forwarding.registration.current = (resource_urn, options)
         return super().RegisterResource(request)
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return _urn(self.stack, self.project, parent, type_, name)
 
     def _alias_urn(self, alias: Any, request: Any) -> str:
         if alias.urn:
             return alias.urn
         spec = alias.spec
         parent = "" if spec.noParent else (spec.parentUrn or request.parent)
-        stack, project = spec.stack or self.stack, spec.project or self.project
-        type_, name = spec.type or request.type, spec.name or request.name
-        if parent:
-            qualified = parent.split("::")[2] + "$" + type_
-            return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
-        return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+        return _urn(spec.stack or self.stack, spec.project or self.project, parent, spec.type or request.type,
+                    spec.name or request.name)
 
     def RegisterResourceOutputs(self, request):
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
             self.stack_outputs = _unwrap_secrets(_plain(rpc.deserialize_properties(request.outputs, True)))
         return empty_pb2.Empty()
+
+
+def _urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """A URN as the engine makes one (step_generator.go `generateURN`): the parent's whole type chain before the
+    type, except the root stack's (the SDK's MockMonitor keeps the stack's type and only the parent's last type)."""
+    chain = parent.split("::")[2] if parent else ""
+    qualified = type_ if chain in ("", ROOT_STACK_TYPE) else f"{chain}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
 
 
 def _config_strings(config: dict[str, Any]) -> dict[str, str]:
@@ -209,17 +224,20 @@ def _namespaced(config: dict[str, Any], project: str) -> dict[str, Any]:
 
 def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: str | None = None,
                 stack: str = "dev", config: dict[str, Any] | None = None, preview: bool = False,
-                calls: dict[str, Callable[[dict], dict]] | None = None, state: Stack | None = None) -> ProgramRun:
+                calls: dict[str, Callable[[dict], dict]] | None = None, state: Stack | None = None,
+                targets: Collection[str] | None = None, replace: Collection[str] = ()) -> ProgramRun:
     """Run ``program_dir/__main__.py``; return its resolved exports and every resource it registered.
 
     ``project`` defaults to the name in ``program_dir/Pulumi.yaml``. ``config`` holds stack config such as
     ``{"pcimage:apiUrl": "..."}``; keys without a namespace get the project's, as ``pulumi config set`` does.
     ``calls`` maps invoke tokens to functions returning their result; any other invoke fails the run.
 
-    Without ``state`` every run starts from nothing (Check, then Create). With a ``Stack`` the run is a
-    ``pulumi preview`` or ``pulumi up`` against that state: each dynamic resource goes through the engine's
-    sequences (update, replacement, options such as ``ignore_changes``, ``aliases`` and ``delete_before_replace``
-    as the program set them), and an ``up`` then deletes the resources the program no longer declares.
+    Without ``state`` every run starts from nothing (Check, then Create). With a ``Stack`` the run is one
+    ``pulumi preview`` or ``pulumi up`` command against that state (``Stack.command``: a provider process of its
+    own): each dynamic resource goes through the engine's sequences (update, replacement, options such as
+    ``ignore_changes``, ``aliases`` and ``delete_before_replace`` as the program set them), and an ``up`` then
+    deletes the resources the program no longer declares, and the replaced ones. ``targets`` (URNs) is
+    ``--target``: other resources are left as they are; ``replace`` (URNs) is ``--replace``.
     """
     program_dir = Path(program_dir).resolve()
     main = program_dir / "__main__.py"
@@ -227,7 +245,7 @@ def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: 
         raise FileNotFoundError(f"{main} not found: program_dir must be a Pulumi project with a __main__.py")
     project = project or project_name(program_dir)
     config = _namespaced(dict(config or {}), project)
-    mocks = _ForwardingMocks(host, project, stack, preview, dict(calls or {}), state)
+    mocks = _ForwardingMocks(host, project, stack, preview, dict(calls or {}), state, targets, replace)
     monitor = _RecordingMonitor(mocks, project, stack)
     outcome: dict[str, Any] = {}
 
@@ -256,31 +274,26 @@ def run_program(program_dir: str | os.PathLike, host: ProviderHost, *, project: 
             loop.close()
             asyncio.set_event_loop(None)
 
-    previous_cwd, previous_path = os.getcwd(), list(sys.path)
-    os.chdir(program_dir)  # the language host runs the program from its project directory
-    sys.path.insert(0, str(program_dir))
-    try:
-        worker = threading.Thread(target=run, name=f"pulumi-program-{program_dir.name}")
-        worker.start()
-        worker.join()
-    finally:
-        os.chdir(previous_cwd)
-        sys.path[:] = previous_path
-    if "error" in outcome:
-        raise outcome["error"]
-    if monitor.stack_outputs is None:
-        raise RuntimeError(f"{main} finished but its stack registered no outputs")
-    result = ProgramRun(monitor.stack_outputs, list(mocks.resources), project, stack, list(mocks.steps))
-    if state is not None:
-        declared = {step.urn for step in mocks.steps}
-        gone = [urn_ for urn_ in state.resources if urn_ not in declared]
-        if preview:
-            result.steps += [Step("delete", urn_) for urn_ in gone]
-        else:  # the engine deletes what the program no longer declares, dependents first
-            for urn_ in reversed(gone):
-                state.destroy(urn_)
-                result.steps.append(Step("delete", urn_))
-    return result
+    command = state.command("preview" if preview else "up", targets) if state is not None \
+        else contextlib.nullcontext()
+    with command as done:
+        previous_cwd, previous_path = os.getcwd(), list(sys.path)
+        os.chdir(program_dir)  # the language host runs the program from its project directory
+        sys.path.insert(0, str(program_dir))
+        try:
+            worker = threading.Thread(target=run, name=f"pulumi-program-{program_dir.name}")
+            worker.start()
+            worker.join()
+        finally:
+            os.chdir(previous_cwd)
+            sys.path[:] = previous_path
+        if "error" in outcome:
+            raise outcome["error"]
+        if monitor.stack_outputs is None:
+            raise RuntimeError(f"{main} finished but its stack registered no outputs")
+    # With a state, the command's steps: each resource's, then the deletes of what the program no longer declares.
+    steps = list(done.steps) if done is not None else []
+    return ProgramRun(monitor.stack_outputs, list(mocks.resources), project, stack, steps)
 
 
 def destroy_program(run: ProgramRun, host: ProviderHost) -> list[RegisteredResource]:

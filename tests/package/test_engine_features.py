@@ -18,7 +18,7 @@ from pulumi.runtime.proto import engine_pb2
 from pulumi_pcimage import config
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.package.server import PROGRESS_SECONDS
-from pulumi_pcimage.testing import CheckRejected, HostError, Options, Stack
+from pulumi_pcimage.testing import CheckRejected, HostError, Options, PartialFailure, Stack
 
 from .conftest import CONFIG, Image, start_plugin, wait_for
 
@@ -52,7 +52,12 @@ def test_import_reads_an_existing_image_and_the_next_preview_is_a_no_op(plugin, 
     assert step.op == "replace" and step.diff.detailed == {"imageConfiguration": "UPDATE_REPLACE"}
     assert emulator.counters()["builds_started"] == 0
 
-    image.destroy()  # an imported image is managed like any other
+    # `pulumi import` protects what it imports (the code it writes says `protect: true`): not deleted until an
+    # `up` of a program that does not protect it
+    with pytest.raises(HostError, match="cannot be deleted because it is protected"):
+        image.destroy()
+    assert image.up(image.program(imageId="legacy-base")).op == "same" and not image.state.protect
+    image.destroy()  # then managed like any other
     assert emulator.images() == []
 
 
@@ -71,15 +76,19 @@ def test_custom_timeouts_win_over_the_inputs_minutes(held_builds):
     with start_plugin(emulator) as plugin:
         image = Image(plugin)
         # customTimeouts: {create: "1s"}; the held build would outlast buildTimeoutMinutes' default 180 minutes
-        with pytest.raises(HostError, match=r"still BUILD_IN_PROGRESS after the create timeout \(1s, "
-                                            r"customTimeouts\)\. The build continues server-side"):
+        with pytest.raises(PartialFailure, match=r"still BUILD_IN_PROGRESS after the create timeout \(1s, "
+                                                 r"customTimeouts\)\. The build continues server-side"):
             image.up(image.program(), Options(custom_timeouts={"create": 1}))
-        assert image.state is None
         [building] = emulator.images()
+        # a partial failure: the engine keeps the building image, with the message as its initialization error
+        assert image.id == building and image.outputs["imageBuildStatus"] == "BUILD_IN_PROGRESS"
+        assert image.state.init_errors and "after the create timeout" in image.state.init_errors[0]
 
         emulator.complete_build(building)
-        image.up(image.program(), Options(custom_timeouts={"delete": 1}))  # the next up adopts that build
-        assert image.id == building and emulator.counters()["builds_started"] == 1
+        step = image.up(image.program(), Options(custom_timeouts={"delete": 1}))  # the next up finishes it
+        assert step.op == "update" and image.state.init_errors == []
+        assert image.id == building and image.outputs["imageBuildStatus"] == "BUILD_COMPLETE"
+        assert emulator.counters()["builds_started"] == 1
 
         # customTimeouts: {delete: "1s"} (kept in the state): a build cannot be deleted while it runs, and the
         # default deleteTimeoutMinutes (60) are not waited for
@@ -152,27 +161,25 @@ def test_outputs_of_a_secret_configuration_stay_secret_and_no_message_quotes_it(
 # ---------------------------------------------------------------- cancel
 
 
-def test_cancel_stops_waiting_within_seconds_and_the_next_up_adopts_the_build(held_builds):
+def test_cancel_stops_waiting_within_seconds_and_the_next_up_finishes_the_build(held_builds):
     emulator = held_builds
-    with start_plugin(emulator) as plugin:
+    with start_plugin(emulator) as plugin, ThreadPoolExecutor(1) as pool:
         image = Image(plugin)
-        checked = plugin.check(image.urn, {}, image.program()).inputs
-        pending = plugin.create_async(image.urn, checked)
+        up = pool.submit(image.up, image.program())
         wait_for(lambda: any(r.ephemeral for r in plugin.log_requests), "the plugin waits for the build")
         plugin.cancel()  # Ctrl-C
-        with pytest.raises(HostError, match=r"stopped waiting after .* \(cancelled; it was BUILD_IN_PROGRESS\)\. "
-                                            r"The build continues server-side; the next `pulumi up` finds it"):
-            pending.result(timeout=30)
-    assert emulator.images() == [checked["imageId"]], "the build goes on"
+        with pytest.raises(PartialFailure, match=r"stopped waiting after .* \(cancelled; it was BUILD_IN_PROGRESS\)"
+                                                 r"\. The build continues server-side; the next `pulumi up` finds it"):
+            up.result(timeout=30)
+        [building] = emulator.images()
+        assert image.id == building, "the build goes on, and the state keeps it (a partial failure)"
 
-    with start_plugin(emulator) as again, ThreadPoolExecutor(1) as pool:  # the next `pulumi up`
-        rerun = Image(again)
-        up = pool.submit(rerun.up, rerun.program())
+        rerun = pool.submit(image.up, image.program())  # the next `pulumi up`, in a new plugin process
         wait_for(lambda: any("adopting the existing image (BUILD_IN_PROGRESS)" in r.message
-                             for r in again.log_requests), "the running build adopted")
-        emulator.complete_build(checked["imageId"])
-        up.result(timeout=60)
-        assert rerun.id == checked["imageId"] and rerun.outputs["imageBuildStatus"] == "BUILD_COMPLETE"
+                             for r in plugin.log_requests), "the running build adopted")
+        emulator.complete_build(building)
+        assert rerun.result(timeout=60).op == "update"
+        assert image.id == building and image.outputs["imageBuildStatus"] == "BUILD_COMPLETE"
     assert emulator.counters()["builds_started"] == 1, "no second build"
 
 
