@@ -9,7 +9,8 @@ provider_plugin.go`) and is held to the real CLI (v3.276) by `tests/cli/test_mod
 same scenarios both ways:
 
 - One command, one provider process: the CLI starts the plugin (or the dynamic provider host) for each command, so
-  whatever a provider remembers lasts one `preview`, `up`, `refresh` or `destroy`.
+  whatever a provider remembers lasts one `preview`, `up`, `refresh` or `destroy`. (`pulumi up` without
+  `--skip-preview` runs its preview in a process of its own first; `Stack.up` is the update that follows.)
 - `ignore_changes`: each path's old value is put into the program's inputs before Check, inside objects too
   (`imageConfiguration.Build.InstanceType`), and a key the old inputs lack is removed (`processIgnoreChanges`,
   `PropertyPath.Reset`); a path into an element that exists on one side only is reported and left alone.

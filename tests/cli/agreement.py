@@ -151,6 +151,14 @@ class Outcome:
     builds: int = 0  # builds started at the API so far
 
 
+def _unordered(act: Act, outcome: Outcome) -> Outcome:
+    """A refresh reads every resource at once: the steps of a resource and of its pending deletes (the same name)
+    come in no particular order."""
+    if isinstance(act, Refresh):
+        outcome.applied = {name: sorted(ops) for name, ops in outcome.applied.items()}
+    return outcome
+
+
 def key(urn: str) -> str:
     """How an outcome names a resource: its name, after its parents' types (`Gpu/base`)."""
     chain, name = urn.split("::")[2:4]
@@ -456,7 +464,7 @@ class ModelSide(Side):
             outcome.applied.setdefault(key(urn), []).append(op)
         for urn, op in [] if killed else command.failed:
             outcome.failed.setdefault(key(urn), []).append(op)
-        return self._api(self._state(outcome)), "\n".join(said)
+        return self._api(self._state(_unordered(act, outcome))), "\n".join(said)
 
     def _state(self, outcome: Outcome) -> Outcome:
         outcome.live = self.live_ids()
@@ -574,7 +582,7 @@ class CliSide(Side):
                 metadata = (event.get(kind) or {}).get("metadata")
                 if metadata and metadata["type"] == TYPES[self.face]:
                     where.setdefault(key(metadata["urn"]), []).append(metadata["op"])
-        return self._api(self._state(outcome)), "\n".join([*result.diagnostics, result.stderr])
+        return self._api(self._state(_unordered(act, outcome))), "\n".join([*result.diagnostics, result.stderr])
 
     def _state(self, outcome: Outcome) -> Outcome:
         images = self._images()

@@ -111,6 +111,9 @@ def test_targeted_replacements(agree, face):
            says="not deleted: its replacement has the same configuration and image id"),
         Up(BASE, replace=("base",), expect=dict(applied={"base": CBD}, builds=1)),
         Up(replace(BASE, delete_before_replace=True), replace=("base",), expect=dict(applied={"base": DBR}, builds=2)),
+        # a --replace target is checked with the program's own inputs: ignore_changes does not apply
+        Up(replace(BIGGER, ignore_changes=("image_configuration",)), replace=("base",),
+           expect=dict(applied={"base": CBD}, builds=3)),
     ])
 
 
@@ -325,7 +328,18 @@ def test_replaced_images_are_deleted_after_every_resource_is_replaced(agree):
         Up((replace(first, instance_type="c6i.2xlarge"), replace(second, instance_type="c6i.2xlarge")),
            expect=dict(ok=False, applied={"base": ["create-replacement", "replace"], "second": CBD},
                        failed={"base": ["delete-replaced"]}, builds=4, pending_deletes=lambda ids: len(ids) == 1)),
+        # deleted behind Pulumi's back: a refresh reads pending deletes too, and drops this one
+        Aws(force_delete_pending),
+        Refresh(expect=dict(applied={"base": ["delete", "same"], "second": ["same"]}, pending_deletes=[])),
     ])
+
+
+def force_delete_pending(emulator, ids):
+    """`pcluster delete-image --force true` of every image the state's live resources do not hold."""
+    from pulumi_pcimage.client import ParallelClusterClient
+
+    for image_id in set(emulator.images()) - set(ids.values()):
+        ParallelClusterClient(emulator.url).delete_image(image_id, region="us-east-1", force=True)
 
 
 # tests/engine/test_lifecycle.py::test_an_image_in_use_is_deleted_only_with_force_delete, tests/package/
@@ -500,4 +514,22 @@ def test_previews_against_a_throttling_api_and_a_wrong_stage(agree, face):
         Aws(throttling(0.0)),
         Preview(replace(BASE, inputs={"api_url": WRONG_STAGE}), expect=dict(ok=False, builds=0),
                 says="Missing Authentication Token"),
+    ])
+
+
+# A create-before-delete replacement whose create stops as a partial failure: the new image is kept, unfinished,
+# and the old one becomes a pending delete (step.go `CreateStep.Apply` marks it before it reports the failure);
+# the next `up` finishes the new one and deletes the old one
+
+
+def test_a_replacement_that_times_out_keeps_both_images_until_the_next_up(agree):
+    timed = replace(BIGGER, custom_timeouts={"create": "2s"})
+    agree("package", [
+        Up(BASE),
+        Up(timed, build="hangs", expect=dict(ok=False, applied={}, failed={"base": ["create-replacement"]},
+                                             unfinished=["base"], pending_deletes=lambda ids: len(ids) == 1,
+                                             images=lambda ids: len(ids) == 2)),
+        Aws(finish_builds),
+        Up(timed, expect=dict(applied={"base": ["update", "delete-replaced"]}, unfinished=[], pending_deletes=[],
+                              images=lambda ids: len(ids) == 1, builds=2)),
     ])
