@@ -533,3 +533,21 @@ def test_a_replacement_that_times_out_keeps_both_images_until_the_next_up(agree)
         Up(timed, expect=dict(applied={"base": ["update", "delete-replaced"]}, unfinished=[], pending_deletes=[],
                               images=lambda ids: len(ids) == 1, builds=2)),
     ])
+
+
+# One provider process per command, and two for `pulumi up`: its preview runs in a process of its own, so the
+# update's Check dry-runs the configuration again (a process remembers its dry runs; the model's `up` is the update)
+
+
+def test_up_previews_in_a_provider_process_of_its_own(make_stack, emulator, tmp_path):
+    from .agreement import write_program
+
+    write_program(tmp_path / "program", "dynamic", (BASE,), "agree", "dev", {}, "python")
+    stack = make_stack(tmp_path / "program")
+    stack.config_set("pcimage:apiUrl", emulator.url)
+    stack.up()
+    assert emulator.counters()["build_image"] == 3, "the preview's dry run, the update's, the build"
+    stack.destroy()
+    emulator.reset_counters()
+    stack.up("--skip-preview")
+    assert emulator.counters()["build_image"] == 2
