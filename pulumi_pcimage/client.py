@@ -388,6 +388,7 @@ class ParallelClusterClient:
                 response = http.request(method, self.api_url + path, params=params, json=json, auth=auth,
                                         timeout=self.timeout, allow_redirects=False)
             except _Redirected as exc:
+                exc.response.close()  # unread: its connection is dropped, not left for the garbage collector
                 raise redirect_error(operation, exc.response) from None
             except _TRANSPORT_ERRORS as exc:
                 if _certificate_rejected(exc):

@@ -237,6 +237,7 @@ class ProviderHost:
         self._stub: provider_pb2_grpc.ResourceProviderStub | None = None
         self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="provider-host-call")
         self._stderr = tempfile.TemporaryFile()
+        self._stderr_after_close = ""
         self.process: subprocess.Popen[bytes] | None = None
         self._stdout: list[str] = []
         self.accepts_secrets = False  # the host's answers to Configure (3.272: both False)
@@ -351,6 +352,9 @@ class ProviderHost:
             self._engine.stop(None)
             self._engine = None
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if not self._stderr.closed:  # what the host wrote stays readable after the file is gone
+            self._stderr_after_close = self.stderr_text()
+            self._stderr.close()
         if self._own_dir:
             shutil.rmtree(self.project_dir, ignore_errors=True)
 
@@ -374,6 +378,8 @@ class ProviderHost:
         return "".join(self._stdout)
 
     def stderr_text(self) -> str:
+        if self._stderr.closed:
+            return self._stderr_after_close
         self._stderr.flush()
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
