@@ -59,8 +59,8 @@ def test_the_field_table_is_the_one_generated_from_the_field_declarations():
 
 def test_set_up_is_the_install_prerequisite_then_the_two_commands():
     install, commands = code_blocks(section("Set-up"))
-    assert install.strip() == ('python -m pip install -e ".[test]" && '
-                               'python -m pip install --no-deps aws-parallelcluster==3.16.1')
+    assert install.strip() == ("python -m pip install -r requirements/dev.txt && "
+                               "python -m pip install --no-deps -e . aws-parallelcluster==3.16.1")
     assert [line.split("#")[0].strip() for line in commands.strip().splitlines()] == [
         "python examples/quickstart/run_local.py", "python -m pytest"]
 
