@@ -24,6 +24,21 @@ IMAGE_ID_RULES = (
     (r"[^_]*", "underscores are not allowed"),
     (r"[a-zA-Z0-9_-]*", "may contain only letters a-z and A-Z, digits and hyphens"),
 )
+# Values the API gives (aws-parallelcluster 3.16.1 openapi.yaml: ImageBuildStatus; the architectures ParallelCluster
+# builds for, pcluster/constants.py): outputs of these values are enumerations in the package schema.
+IMAGE_BUILD_STATUSES = ("BUILD_IN_PROGRESS", "BUILD_FAILED", "BUILD_COMPLETE", "DELETE_IN_PROGRESS",
+                        "DELETE_FAILED", "DELETE_COMPLETE")
+ARCHITECTURES = ("x86_64", "arm64")
+
+# What a description says differently for each face: `{default_region}` and the like in a description are these
+# words. Field names in descriptions are written in backticks as declared here (snake_case); the package schema
+# spells them as its properties (camelCase). Descriptions name no language's types or option spellings.
+FACE_WORDS: dict[str, dict[str, str]] = {
+    "dynamic": {"default_region": "the stack's `aws:region`", "create_timeout": "", "delete_timeout": ""},
+    "package": {"default_region": "the provider's `region` (stack config `pcimage:region`)",
+                "create_timeout": " A `create` custom timeout on the resource takes precedence.",
+                "delete_timeout": " A `delete` custom timeout on the resource takes precedence."},
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,10 @@ class Field:
     @property
     def is_input(self) -> bool:
         return not self.output_only
+
+    def describe(self, face: str = "dynamic") -> str:
+        """The description as `face` ("dynamic" or "package") tells it (see FACE_WORDS)."""
+        return self.description.format(**FACE_WORDS[face])
 
     def normalise(self, value: Any) -> Any:
         """The wire gives floats for every number; integral ones go back to int so state stays stable."""
@@ -88,19 +107,19 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     # --- what is built: changing any of these builds a new image
     Field("image_configuration", str, required=True, replaces=True, doc_type="string (YAML) or mapping",
-          description="The ParallelCluster image configuration (Build, Image, DevSettings, ...), as YAML text or "
-                      "a dict. Compared in canonical form: comments, key order, quoting and whitespace do not count."),
+          description="The ParallelCluster image configuration (`Build`, `Image`, `DevSettings`, ...), as YAML "
+                      "text or as an object with the same keys. Compared in canonical form: comments, key order, "
+                      "quoting and whitespace do not count."),
     Field("image_id", str, replaces=True, pattern=IMAGE_ID_PATTERN, pattern_rules=IMAGE_ID_RULES,
           description="The ParallelCluster image id. Omitted: derived by the provider from the resource's URN, "
                       "configuration and region, and kept while the configuration and region stay the same "
-                      "(renames with aliases, stack renames and `ignore_changes` keep it); a changed configuration "
-                      "gets a new id, and the new image is built before the old one is deleted. A fixed id makes a "
+                      "(aliases, stack renames and ignored changes keep it); a changed configuration gets a new "
+                      "id, and the new image is built before the old one is deleted. A fixed id makes a "
                       "replacement delete the old image first."),
     Field("region", str, replaces=True, pattern=regions.PATTERN,
-          description="AWS region of the image. Omitted: resolved in the program from stack config `aws:region`, "
-                      "else AWS_REGION / AWS_DEFAULT_REGION, else the region configured for the AWS profile, else "
-                      "the API's own region (from its host name). The resolved region is kept in the state: "
-                      "refresh and destroy always use it."),
+          description="AWS region of the image. Omitted: {default_region}, else AWS_REGION / AWS_DEFAULT_REGION, "
+                      "else the region configured for the AWS profile, else the API's own region (from its host "
+                      "name). The resolved region is kept in the state: refresh and destroy always use it."),
     # --- how to reach the API: changed in place
     Field("api_url", str, pattern=r"^https?://",
           description="ParallelCluster API invoke URL. Omitted: stack config `pcimage:apiUrl`, else "
@@ -119,9 +138,9 @@ FIELDS: tuple[Field, ...] = (
           description="Delete the image even when instances use it or it is shared."),
     Field("build_timeout_minutes", float, default=180, minimum=0, maximum=10080,
           description="How long `pulumi up` waits for a build. On timeout the build continues server-side and "
-                      "the next `pulumi up` adopts it."),
+                      "the next `pulumi up` adopts it.{create_timeout}"),
     Field("delete_timeout_minutes", float, default=60, minimum=0, maximum=10080,
-          description="How long a delete waits (including for a still-running build to end)."),
+          description="How long a delete waits (including for a still-running build to end).{delete_timeout}"),
     Field("validate_on_preview", bool, default=True,
           description="Dry-run changed configurations against the API during preview and report validator "
                       "messages as check failures."),
@@ -139,21 +158,22 @@ FIELDS: tuple[Field, ...] = (
                       "(`pulumi-pcimage:generation`) and renewed whenever the provider derives a new identity: a "
                       "replacement never adopts the image it replaces."),
     Field("secret_configuration", bool, default=False, internal=True,
-          description="True when `image_configuration` is a Pulumi secret: messages then name paths and "
+          description="`true` when `image_configuration` is a Pulumi secret: messages then name paths and "
                       "validators, never configuration values."),
     # --- outputs from the API
     Field("ami_id", str, output_only=True, source=("ec2AmiInfo", "amiId"),
           description="The AMI id of the built image."),
     Field("ami_name", str, output_only=True, source=("ec2AmiInfo", "amiName"),
           description="The AMI name."),
-    Field("image_build_status", str, output_only=True, source=("imageBuildStatus",),
-          description="The image build status (BUILD_COMPLETE)."),
+    Field("image_build_status", str, output_only=True, source=("imageBuildStatus",), choices=IMAGE_BUILD_STATUSES,
+          description="The image build status: `BUILD_COMPLETE` once built, another while a build is unfinished "
+                      "(a timeout or an interruption the next `pulumi up` resumes) or failed (`keep_failed_image`)."),
     Field("version", str, output_only=True, source=("version",),
           description="ParallelCluster version that built the image."),
     Field("creation_time", str, output_only=True, source=("creationTime",),
           description="When the AMI was created (ISO 8601)."),
-    Field("architecture", str, output_only=True, source=("ec2AmiInfo", "architecture"),
-          description="The AMI architecture (x86_64 or arm64)."),
+    Field("architecture", str, output_only=True, source=("ec2AmiInfo", "architecture"), choices=ARCHITECTURES,
+          description="The AMI architecture."),
 )
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -186,10 +206,10 @@ def reference_table_markdown() -> str:
             "|---|---|---|---|---|"]
     for f in USER_INPUTS:
         rows.append(f"| `{f.name}` | {_doc_type(f)} | {_doc_default(f)} | {'yes' if f.replaces else 'no'} | "
-                    f"{f.description} |")
+                    f"{f.describe()} |")
     rows += ["", "Every input is also an output. Outputs from the API (never the presigned configuration URL, "
                  "never credentials):", "", "| Output | Type | Description |", "|---|---|---|"]
     internal = [f for f in INPUTS if f.internal]
     for f in (*OUTPUTS_ONLY, *internal):
-        rows.append(f"| `{f.name}` | {_doc_type(f)} | {f.description} |")
+        rows.append(f"| `{f.name}` | {_doc_type(f)} | {f.describe()} |")
     return "\n".join(rows) + "\n"

@@ -23,13 +23,13 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import pulumi
 
 from . import endpoint
-from .fields import BY_NAME, IMAGE_ID_PATTERN
+from .fields import ARCHITECTURES, BY_NAME, IMAGE_BUILD_STATUSES, IMAGE_ID_PATTERN
 from .lifecycle import client_for
 
 # Filter values the released API (aws-parallelcluster 3.16.1, pcluster/constants.py) accepts for list_official_images;
 # the spec itself leaves them as free strings and the server answers 400 for others.
 SUPPORTED_OSES = ("alinux2023", "ubuntu2204", "ubuntu2404", "rhel8", "rocky8", "rhel9", "rocky9")
-SUPPORTED_ARCHITECTURES = ("x86_64", "arm64")
+SUPPORTED_ARCHITECTURES = ARCHITECTURES
 IMAGE_STATUSES = ("AVAILABLE", "PENDING", "FAILED")  # ImageStatusFilteringOption
 
 T = TypeVar("T")
@@ -44,10 +44,13 @@ D = TypeVar("D", bound=_Dataclass)
 
 # ---------------------------------------------------------------- typed results
 
-def _source(*path: str, convert: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
-    """A result field read from `path` in the API's answer (optionally converted); absent keys give None."""
+def _source(*path: str, doc: str, convert: Callable[[Any], Any] | None = None, choices: tuple[str, ...] = (),
+            **kwargs: Any) -> Any:
+    """A result field read from `path` in the API's answer (optionally converted); absent keys give None.
+    `doc` describes it (the package schema's description, in any language's words); `choices` are the values
+    the API gives (an enumeration in the package schema)."""
     kwargs.setdefault("default", None)
-    return field(metadata={"source": path, "convert": convert}, **kwargs)
+    return field(metadata={"source": path, "convert": convert, "doc": doc, "choices": choices}, **kwargs)
 
 
 def _tags(items: Any) -> dict[str, str]:
@@ -65,53 +68,70 @@ def _from_api(cls: type[D], body: Mapping[str, Any]) -> D:
     return cls(**values)
 
 
+# A field typed without None is one the API always gives (the spec's `required`): required in the package schema.
+
 @dataclass(frozen=True)
 class OfficialImage:
     """An official ParallelCluster AMI, usable as `Build.ParentImage`."""
 
-    ami_id: str = _source("amiId")
-    name: str = _source("name")
-    os: str = _source("os")
-    architecture: str = _source("architecture")
-    version: str = _source("version")
+    ami_id: str = _source("amiId", doc="The AMI id.")
+    name: str = _source("name", doc="The AMI name (it ends with the build date).")
+    os: str = _source("os", doc="The operating system.")
+    architecture: str = _source("architecture", doc="The architecture.", choices=ARCHITECTURES)
+    version: str = _source("version", doc="The ParallelCluster version the AMI is for.")
+
+
+_IMAGE_ID = "The image id."
+_BUILD_STATUS = "The image build status."
+_REGION = "The AWS region of the image."
+_VERSION = "The ParallelCluster version that built the image."
+_STACK_STATUS = "The status of the image's build stack (CloudFormation), while it exists."
+_STACK_ARN = "The ARN of the image's build stack (CloudFormation), while it exists."
 
 
 @dataclass(frozen=True)
 class ImageSummary:
-    """One custom image as list_images shows it; `ami_id` only once the build is complete."""
+    """One custom image as `list_images` shows it; `ami_id` only once the build is complete."""
 
-    image_id: str = _source("imageId")
-    image_build_status: str = _source("imageBuildStatus")
-    region: str = _source("region")
-    version: str = _source("version")
-    ami_id: str | None = _source("ec2AmiInfo", "amiId")
-    cloudformation_stack_status: str | None = _source("cloudformationStackStatus")
-    cloudformation_stack_arn: str | None = _source("cloudformationStackArn")
+    image_id: str = _source("imageId", doc=_IMAGE_ID)
+    image_build_status: str = _source("imageBuildStatus", doc=_BUILD_STATUS, choices=IMAGE_BUILD_STATUSES)
+    region: str = _source("region", doc=_REGION)
+    version: str = _source("version", doc=_VERSION)
+    ami_id: str | None = _source("ec2AmiInfo", "amiId", doc="The AMI id, once the build is complete.")
+    cloudformation_stack_status: str | None = _source("cloudformationStackStatus", doc=_STACK_STATUS)
+    cloudformation_stack_arn: str | None = _source("cloudformationStackArn", doc=_STACK_ARN)
 
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """One custom image as describe_image shows it, without the presigned configuration URL."""
+    """One custom image as `get_image` describes it, without the presigned configuration URL."""
 
-    image_id: str = _source("imageId")
-    image_build_status: str = _source("imageBuildStatus")
-    region: str = _source("region")
-    version: str = _source("version")
-    ami_id: str | None = _source("ec2AmiInfo", "amiId")
-    ami_name: str | None = _source("ec2AmiInfo", "amiName")
-    ami_state: str | None = _source("ec2AmiInfo", "state")
-    ami_description: str | None = _source("ec2AmiInfo", "description")
-    architecture: str | None = _source("ec2AmiInfo", "architecture")
-    ami_tags: dict[str, str] = _source("ec2AmiInfo", "tags", convert=_tags, hash=False)
-    creation_time: str | None = _source("creationTime")
-    image_build_logs_arn: str | None = _source("imageBuildLogsArn")
-    cloudformation_stack_status: str | None = _source("cloudformationStackStatus")
-    cloudformation_stack_status_reason: str | None = _source("cloudformationStackStatusReason")
-    cloudformation_stack_arn: str | None = _source("cloudformationStackArn")
-    cloudformation_stack_creation_time: str | None = _source("cloudformationStackCreationTime")
-    cloudformation_stack_tags: dict[str, str] = _source("cloudformationStackTags", convert=_tags, hash=False)
-    imagebuilder_image_status: str | None = _source("imagebuilderImageStatus")
-    imagebuilder_image_status_reason: str | None = _source("imagebuilderImageStatusReason")
+    image_id: str = _source("imageId", doc=_IMAGE_ID)
+    image_build_status: str = _source("imageBuildStatus", doc=_BUILD_STATUS, choices=IMAGE_BUILD_STATUSES)
+    region: str = _source("region", doc=_REGION)
+    version: str = _source("version", doc=_VERSION)
+    ami_id: str | None = _source("ec2AmiInfo", "amiId", doc="The AMI id, once the build is complete.")
+    ami_name: str | None = _source("ec2AmiInfo", "amiName", doc="The AMI name.")
+    ami_state: str | None = _source("ec2AmiInfo", "state", doc="The EC2 state of the AMI (`AVAILABLE`, ...).")
+    ami_description: str | None = _source("ec2AmiInfo", "description", doc="The AMI description.")
+    architecture: str | None = _source("ec2AmiInfo", "architecture", doc="The AMI architecture.",
+                                       choices=ARCHITECTURES)
+    ami_tags: dict[str, str] = _source("ec2AmiInfo", "tags", convert=_tags, hash=False,
+                                       doc="The AMI tags, by key (empty before the AMI exists).")
+    creation_time: str | None = _source("creationTime", doc="When the image was created (ISO 8601).")
+    image_build_logs_arn: str | None = _source("imageBuildLogsArn", doc="The ARN of the build's log group.")
+    cloudformation_stack_status: str | None = _source("cloudformationStackStatus", doc=_STACK_STATUS)
+    cloudformation_stack_status_reason: str | None = _source(
+        "cloudformationStackStatusReason", doc="Why the build stack has its status (a failed build's reason).")
+    cloudformation_stack_arn: str | None = _source("cloudformationStackArn", doc=_STACK_ARN)
+    cloudformation_stack_creation_time: str | None = _source(
+        "cloudformationStackCreationTime", doc="When the build stack was created (ISO 8601).")
+    cloudformation_stack_tags: dict[str, str] = _source("cloudformationStackTags", convert=_tags, hash=False,
+                                                        doc="The build stack's tags, by key.")
+    imagebuilder_image_status: str | None = _source("imagebuilderImageStatus",
+                                                    doc="The EC2 Image Builder status while the image builds.")
+    imagebuilder_image_status_reason: str | None = _source(
+        "imagebuilderImageStatusReason", doc="Why EC2 Image Builder gives that status.")
 
 
 # ---------------------------------------------------------------- arguments and the client
@@ -219,7 +239,9 @@ def list_images_output(image_status: pulumi.Input[str], *, region: pulumi.Input[
 
 def get_image(image_id: str, *, region: str | None = None, api_url: str | None = None,
               aws_profile: str | None = None, role_arn: str | None = None) -> ImageInfo:
-    """One custom image, described; `pulumi_pcimage.errors.NotFoundError` when there is none with this id."""
+    """One custom image, described; it fails when no image has this id (the API answers 404).
+
+    In Python the failure is `pulumi_pcimage.errors.NotFoundError`."""
     _check("get_image", "image_id", image_id, pattern=IMAGE_ID_PATTERN, required=True)
     client = _client("get_image", region, api_url, aws_profile, role_arn)
     return _from_api(ImageInfo, client.describe_image(image_id, region=region))

@@ -40,12 +40,14 @@ def test_the_schema_is_structurally_sound(plugin):
     tokens = [*schema["resources"], *schema["functions"], *schema["types"]]
     assert sorted(tokens) == sorted(["pcimage:index:CustomImage", "pcimage:index:getOfficialImages",
                                      "pcimage:index:listImages", "pcimage:index:getImage",
-                                     "pcimage:index:OfficialImage", "pcimage:index:ImageSummary"])
+                                     "pcimage:index:OfficialImage", "pcimage:index:ImageSummary",
+                                     *(f"pcimage:index:{name}" for name in generator.ENUMS),
+                                     *(f"pcimage:index:{name}" for name in generator.configuration_types())])
     assert all(TOKEN.match(t) for t in tokens), tokens
     for ref in refs(schema):  # every type reference resolves
         assert ref == "pulumi.json#/Any" or ref.removeprefix("#/types/") in schema["types"], ref
     for spec in [*schema["resources"].values(), *schema["types"].values()]:
-        assert set(spec.get("required", [])) <= set(spec["properties"])
+        assert set(spec.get("required", [])) <= set(spec.get("properties", {}))
         assert set(spec.get("requiredInputs", [])) <= set(spec.get("inputProperties", {}))
     for function in schema["functions"].values():
         assert set(function["inputs"].get("required", [])) <= set(function["inputs"]["properties"])
@@ -67,7 +69,7 @@ def test_the_schema_declares_what_programs_write(plugin):
     assert sorted(schema["config"]["variables"]) == sorted(
         ["apiUrl", "apiStackName", "apiStackRegion", "region", "profile", "roleArn"])
     assert schema["functions"]["pcimage:index:listImages"]["inputs"]["required"] == ["imageStatus"]
-    assert schema["functions"]["pcimage:index:getImage"]["outputs"]["properties"]["amiId"] == {"type": "string"}
+    assert schema["functions"]["pcimage:index:getImage"]["outputs"]["properties"]["amiId"]["type"] == "string"
 
 
 def test_the_shipped_schema_is_the_generated_one(plugin):

@@ -236,24 +236,32 @@ def test_the_schema_is_the_shipped_one_and_declares_what_programs_write():
     assert [name for name, spec in image["inputProperties"].items() if spec.get("willReplaceOnChanges")] == [
         "imageConfiguration", "imageId", "region"]
     assert image["inputProperties"]["buildTimeoutMinutes"]["default"] == 180
-    assert image["inputProperties"]["imageConfiguration"]["$ref"] == "pulumi.json#/Any"
+    assert image["inputProperties"]["imageConfiguration"]["oneOf"] == [  # YAML text, or the typed object
+        {"type": "string"}, {"$ref": "#/types/pcimage:index:ImageConfiguration"}]
     assert image["inputProperties"]["suppressValidators"] == {
         "type": "array", "items": {"type": "string"}, "description": image["inputProperties"][
             "suppressValidators"]["description"]}
     assert "default" not in image["inputProperties"]["suppressValidators"], "a list default is not declared"
     assert {"amiId", "amiName", "imageBuildStatus", "owner", "generation"} <= set(image["properties"])
     assert "default" not in image["properties"]["buildTimeoutMinutes"], "outputs carry no defaults"
-    assert sorted(image["required"]) == sorted(["imageConfiguration", "imageId", "region"])
+    # always in the state: what Check resolves or defaults
+    assert sorted(image["required"]) == sorted([
+        "imageConfiguration", "imageId", "region", "apiUrl", "suppressValidators", "validationFailureLevel",
+        "rollbackOnFailure", "forceDelete", "buildTimeoutMinutes", "deleteTimeoutMinutes", "validateOnPreview",
+        "keepFailedImage", "adoptExisting"])
     assert list(schema["config"]["variables"]) == ["apiUrl", "apiStackName", "apiStackRegion", "region", "profile",
                                                    "roleArn"]
     functions = schema["functions"]
     assert functions["pcimage:index:listImages"]["inputs"]["required"] == ["imageStatus"]
-    assert "One of: AVAILABLE, PENDING, FAILED." in \
-        functions["pcimage:index:listImages"]["inputs"]["properties"]["imageStatus"]["description"]
+    assert functions["pcimage:index:listImages"]["inputs"]["properties"]["imageStatus"]["$ref"] == \
+        "#/types/pcimage:index:ImageStatus"
+    assert [v["value"] for v in schema["types"]["pcimage:index:ImageStatus"]["enum"]] == [
+        "AVAILABLE", "PENDING", "FAILED"]
     assert functions["pcimage:index:getOfficialImages"]["outputs"]["properties"]["images"]["items"] == {
         "$ref": "#/types/pcimage:index:OfficialImage"}
     assert functions["pcimage:index:getImage"]["outputs"]["properties"]["amiTags"] == {
-        "type": "object", "additionalProperties": {"type": "string"}}
+        "type": "object", "additionalProperties": {"type": "string"},
+        "description": "The AMI tags, by key (empty before the AMI exists)."}
 
 
 def run_as_main(module: str) -> None:
