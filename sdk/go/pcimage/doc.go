@@ -1,0 +1,2 @@
+// AWS ParallelCluster custom images (AMIs) built through the ParallelCluster API.
+package pcimage
