@@ -182,7 +182,9 @@ class CliStack:
         self.workdir = Path(workdir)
         self.project_dir = self.workdir / "project"
         shutil.copytree(project_dir, self.project_dir, ignore=shutil.ignore_patterns(
-            "__pycache__", "Pulumi.*.yaml", "venv", ".venv"))
+            "__pycache__", "Pulumi.*.yaml", "venv", ".venv", "node_modules", "bin"))
+        if (Path(project_dir) / "node_modules").is_dir():  # a Node.js project's installed packages: shared, not copied
+            (self.project_dir / "node_modules").symlink_to((Path(project_dir) / "node_modules").resolve())
         (self.workdir / "state").mkdir(exist_ok=True)
         found = pulumi or find_pulumi()
         if found is None:

@@ -8,6 +8,7 @@ The CLI is `$PCIMAGE_PULUMI`, else `pulumi` on PATH. Without it these tests are 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import pytest
 
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.emulator import Emulator
-from pulumi_pcimage.testing.cli import CliStack, find_pulumi
+from pulumi_pcimage.testing.cli import CliStack, _runtime, find_pulumi
+
+from . import automation
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -63,15 +66,46 @@ def held_builds() -> Iterator[Emulator]:
         yield emu
 
 
+def _missing(what: str) -> None:
+    message = f"{what}: run `bash scripts/check_sdks.sh` first (it installs and compiles the SDK examples)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def node_driver(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The Node.js driver with examples/typescript compiled (tsc, strict) as its program."""
+    example = EXAMPLES / "typescript"
+    if shutil.which("node") is None or not (example / "node_modules" / ".bin" / "tsc").exists():
+        _missing("Node.js or examples/typescript/node_modules is missing")
+    return automation.node_driver(automation.build_node_program(example, tmp_path_factory.mktemp("typescript")))
+
+
+@pytest.fixture(scope="session")
+def go_driver(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The Go driver built with examples/go's program (first build: about 2 minutes on 2 cores)."""
+    if shutil.which("go") is None:
+        _missing("the Go toolchain is missing")
+    return automation.build_go_driver(EXAMPLES / "go", tmp_path_factory.mktemp("go"))
+
+
 @pytest.fixture
-def make_stack(pulumi_cli: str, tmp_path: Path) -> Iterator[Callable[..., CliStack]]:
-    """`make_stack(project_dir, env=..., stack=...)`: a CliStack in its own folder, closed after the test."""
+def make_stack(pulumi_cli: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., CliStack]]:
+    """`make_stack(project_dir, env=..., stack=...)`: a CliStack in its own folder, closed after the test. Node.js
+    and Go projects (examples/typescript, examples/go) run through their Automation API driver."""
     made: list[CliStack] = []
 
     def make(project: str | Path, *, env: dict[str, str] | None = None, stack: str = "dev") -> CliStack:
         folder = tmp_path / f"stack{len(made)}"
         folder.mkdir()
-        cli = CliStack(project, folder, stack=stack, env={**ENV, **(env or {})}, pulumi=pulumi_cli)
+        settings = dict(stack=stack, env={**ENV, **(env or {})}, pulumi=pulumi_cli)
+        runtime = _runtime((Path(project) / "Pulumi.yaml").read_text())
+        if runtime in ("nodejs", "go"):
+            driver = request.getfixturevalue(f"{'node' if runtime == 'nodejs' else 'go'}_driver")
+            cli: CliStack = automation.AutomationStack(project, folder, driver=driver, **settings)
+        else:
+            cli = CliStack(project, folder, **settings)
         made.append(cli.__enter__())
         return cli
 

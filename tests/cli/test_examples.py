@@ -29,6 +29,10 @@ EXAMPLE_LIST = [
     Example("multi-arch", ("hpc-x86_64", "hpc-arm64"), "dynamic", (), ("os", "ubuntu2404"),
             "hpc-alinux2023-arm64", "hpc-ubuntu2404-arm64"),
     Example("yaml", ("hpcBase",), "package", (), ("yaml:instanceType", "c6i.2xlarge"), "c6i.xlarge", "c6i.2xlarge"),
+    # The generated SDKs' examples, run through the Automation API (tests/cli/automation.py)
+    Example("typescript", ("hpc-base",), "package", (), ("typescript:instanceType", "c6i.2xlarge"), "c6i.xlarge",
+            "c6i.2xlarge"),
+    Example("go", ("hpc-base",), "package", (), ("go:instanceType", "c6i.2xlarge"), "c6i.xlarge", "c6i.2xlarge"),
 ]
 
 

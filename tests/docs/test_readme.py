@@ -202,20 +202,24 @@ def runtime(example: Path) -> str:
     return yaml.safe_load((example / "Pulumi.yaml").read_text())["runtime"]
 
 
+# What each runtime's project holds besides Pulumi.yaml and README.md: a Pulumi YAML program is all in its
+# Pulumi.yaml; a Python one has its code and requirements; TypeScript and Go their code and pinned dependencies.
+PROJECT_FILES = {"yaml": (), "python": ("__main__.py", "requirements.txt"),
+                 "nodejs": ("index.ts", "tsconfig.json", "package.json", "package-lock.json"),
+                 "go": ("main.go", "program.go", "go.mod", "go.sum")}
+
+
 def test_examples_are_complete_projects_and_linked():
-    assert [p.name for p in EXAMPLES] == ["cluster-config", "multi-arch", "quickstart", "yaml"]
+    assert [p.name for p in EXAMPLES] == ["cluster-config", "go", "multi-arch", "quickstart", "typescript", "yaml"]
     for example in EXAMPLES:
-        # a Pulumi YAML program is all in its Pulumi.yaml; a Python one has its code and requirements
-        files = ("Pulumi.yaml", "README.md") if runtime(example) == "yaml" else (
-            "Pulumi.yaml", "__main__.py", "requirements.txt", "README.md")
-        for file in files:
+        for file in ("Pulumi.yaml", "README.md", *PROJECT_FILES[runtime(example)]):
             assert (example / file).is_file(), f"{example.name} lacks {file}"
         assert f"](examples/{example.name}/)" in README
 
 
 def example_config_keys(example: Path) -> set[str]:
     """The stack config keys an example reads, without its project prefix."""
-    if runtime(example) == "yaml":
+    if runtime(example) != "python":  # declared in Pulumi.yaml
         return {key.split(":", 1)[-1] for key in yaml.safe_load((example / "Pulumi.yaml").read_text())["config"]}
     tree = ast.parse((example / "__main__.py").read_text())
     return {node.args[0].value for node in ast.walk(tree)
