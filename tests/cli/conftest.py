@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -88,6 +90,17 @@ def go_driver(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     if shutil.which("go") is None:
         _missing("the Go toolchain is missing")
     return automation.build_go_driver(EXAMPLES / "go", tmp_path_factory.mktemp("go"))
+
+
+@pytest.fixture(scope="session")
+def python_sdk(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """sdk/python installed as `pip install -r requirements.txt` installs it (its version is read from the installed
+    package's metadata), into a folder of its own: the PYTHONPATH entry a program needs."""
+    folder = tmp_path_factory.mktemp("python-sdk")
+    source = shutil.copytree(EXAMPLES.parent / "sdk" / "python", folder / "source")  # the build writes beside it
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--target", str(folder / "site"), str(source)], check=True)
+    return str(folder / "site")
 
 
 @pytest.fixture

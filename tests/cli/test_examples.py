@@ -4,11 +4,13 @@ destroy."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
 
 from .conftest import EXAMPLES, delete_out_of_band
+
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ EXAMPLE_LIST = [
     Example("typescript", ("hpc-base",), "package", (), ("typescript:instanceType", "c6i.2xlarge"), "c6i.xlarge",
             "c6i.2xlarge"),
     Example("go", ("hpc-base",), "package", (), ("go:instanceType", "c6i.2xlarge"), "c6i.xlarge", "c6i.2xlarge"),
+    Example("python-package", ("hpc-base",), "package", (), ("python-package:instanceType", "c6i.2xlarge"),
+            "c6i.xlarge", "c6i.2xlarge"),
 ]
 
 
@@ -42,9 +46,13 @@ def test_every_example_is_listed():
 
 
 @pytest.mark.parametrize("example", EXAMPLE_LIST, ids=lambda e: e.folder if isinstance(e, Example) else None)
-def test_example_lifecycle_under_the_cli(example, make_stack, emulator):
+def test_example_lifecycle_under_the_cli(example, make_stack, emulator, request):
     # The dynamic face finds the API through the environment; the package face through its provider config.
     env = {"PCLUSTER_API_URL": emulator.url} if example.face == "dynamic" else {}
+    requirements = EXAMPLES / example.folder / "requirements.txt"
+    if requirements.exists() and "sdk/python" in requirements.read_text():
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [request.getfixturevalue("python_sdk"),
+                                                          os.environ.get("PYTHONPATH")]))
     stack = make_stack(EXAMPLES / example.folder, env=env)
     if example.face == "package":
         stack.config_set("pcimage:apiUrl", emulator.url)

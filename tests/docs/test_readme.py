@@ -210,7 +210,8 @@ PROJECT_FILES = {"yaml": (), "python": ("__main__.py", "requirements.txt"),
 
 
 def test_examples_are_complete_projects_and_linked():
-    assert [p.name for p in EXAMPLES] == ["cluster-config", "go", "multi-arch", "quickstart", "typescript", "yaml"]
+    assert [p.name for p in EXAMPLES] == ["cluster-config", "go", "multi-arch", "python-package", "quickstart",
+                                          "typescript", "yaml"]
     for example in EXAMPLES:
         for file in ("Pulumi.yaml", "README.md", *PROJECT_FILES[runtime(example)]):
             assert (example / file).is_file(), f"{example.name} lacks {file}"

@@ -20,7 +20,11 @@ from pulumi_pcimage import config, functions, resource
 from pulumi_pcimage.functions import OfficialImage
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if (p / "__main__.py").is_file())
+# The dynamic provider's programs. A program of the package's generated SDK (examples/python-package) writes its
+# configuration with the typed classes generated from the same ParallelCluster schema: mypy checks it
+# (scripts/check_sdks.sh) and the plugin validates it (tests/cli/test_examples.py).
+EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if (p / "__main__.py").is_file()
+                  and "pulumi_pcimage_sdk" not in (p / "__main__.py").read_text())
 README_SAMPLES = [block for block in re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(),
                                                 re.MULTILINE | re.DOTALL) if "CustomImage(" in block]
 # Stack config the examples require (`config.require`), as a user would set it.
