@@ -6,6 +6,7 @@
 #
 #   bash scripts/generate_sdks.sh            # rewrite sdk/ (committed: a test fails when it is stale)
 #   bash scripts/generate_sdks.sh OUT        # write OUT/python, OUT/nodejs, OUT/go (scripts/check_sdks.sh compares)
+#   bash scripts/generate_sdks.sh OUT SCHEMA # from another schema file (scripts/check_sdks.sh: a warning fails)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +31,7 @@ if [[ ! -x "$GENSDK" ]]; then
 fi
 
 # The schema as the plugin serves it (tests/package/test_schema.py keeps the file equal to the generator's output).
-SCHEMA="$ROOT/pulumi_pcimage/package/plugin/schema.json"
+SCHEMA="${2:-$ROOT/pulumi_pcimage/package/plugin/schema.json}"
 mkdir -p "$OUT"
 "$GENSDK" -schema "$SCHEMA" -out "$OUT"
 # The schema the SDKs were generated from, beside them: a fast test compares it with the current one.
