@@ -300,6 +300,14 @@ def _summary(doc: str | None) -> str:
     return neutral((doc or "").strip().split("\n\n")[0])
 
 
+def _sdk_readme(language: str, install: str) -> str:
+    return (f"The {language} SDK of the `{PACKAGE}` Pulumi package: AWS ParallelCluster custom images (AMIs) built "
+            "through the ParallelCluster API. Generated from the package's schema; nothing is published under its "
+            f"name yet: install it from a checkout of the project (`{install}`). Programs need the provider plugin "
+            "`pulumi-resource-pcimage` on `PATH`, which installing the checkout's Python package puts there "
+            "(`pip install <checkout>`).\n")
+
+
 def schema() -> dict[str, Any]:
     config_props = {}
     for name, description, _ in CONFIG:
@@ -354,9 +362,11 @@ def schema() -> dict[str, Any]:
         "functions": funcs,
         "language": {
             "nodejs": {"packageName": NPM_PACKAGE, "respectSchemaVersion": True,
-                       "typescriptVersion": TYPESCRIPT_VERSION},
+                       "typescriptVersion": TYPESCRIPT_VERSION,
+                       "readme": _sdk_readme("Node.js", "npm install <checkout>/sdk/nodejs")},
             "go": {"importBasePath": GO_IMPORT_PATH, "respectSchemaVersion": True},
-            "python": {"packageName": PYTHON_PACKAGE, "respectSchemaVersion": True, "pyproject": {"enabled": True}},
+            "python": {"packageName": PYTHON_PACKAGE, "respectSchemaVersion": True, "pyproject": {"enabled": True},
+                       "readme": _sdk_readme("Python", "pip install <checkout>/sdk/python")},
             "csharp": {"rootNamespace": "PcImage", "respectSchemaVersion": True},
         },
     }

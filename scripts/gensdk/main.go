@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -34,7 +35,18 @@ const tool = "pulumi-pcimage-gensdk"
 // settings on it).
 var generators = map[string]func(*schema.Package) (map[string][]byte, error){
 	"python": func(pkg *schema.Package) (map[string][]byte, error) {
-		return python.GeneratePackage(tool, pkg, nil, noPackages{})
+		files, err := python.GeneratePackage(tool, pkg, nil, noPackages{})
+		if err != nil {
+			return nil, err
+		}
+		// pyproject.toml's `readme` is the README.md beside it, which the generator writes only inside the
+		// package folder: without this copy a built package has no description.
+		for name, data := range files {
+			if path.Base(name) == "README.md" && path.Dir(name) != "." && !strings.Contains(path.Dir(name), "/") {
+				files["README.md"] = data
+			}
+		}
+		return files, nil
 	},
 	"nodejs": func(pkg *schema.Package) (map[string][]byte, error) {
 		// The local form `pulumi package add` writes too: installed from a folder (a checkout), it compiles itself
