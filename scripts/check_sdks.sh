@@ -5,8 +5,9 @@
 #      then `tsc --strict` on the SDK and on the example;
 #   3. Go: `go build` and `go vet` of the example and of every SDK package;
 #   4. Python: mypy (strict) on examples/python-package against the SDK;
-#   5. each check fails on a type error: a copy of each example with one injected must be refused, with the
-#      compiler's own message (else the check above proves nothing).
+#   5. the TypeScript and Go code blocks of README.md and docs/*.md compile against the SDKs;
+#   6. each check fails on a type error: a copy of each example with one injected must be refused, with the
+#      compiler's own message (else the checks above prove nothing).
 # Needs Go, Node.js with npm, and the test extra's mypy; prints each step's time.
 set -euo pipefail
 
@@ -72,7 +73,34 @@ INI
 mypy_check() { python3 -m mypy --config-file "$WORK/mypy.ini" "$@"; }
 step "mypy --strict: examples/python-package against the Python SDK" mypy_check "$PY_EXAMPLE/__main__.py"
 
-# ---- 5. a type error in each example is refused
+# ---- 5. the TypeScript and Go code blocks of README.md and docs/ compile against the SDKs as they are shown
+python3 - "$ROOT" "$WORK/snippets" <<'PY'
+import pathlib, re, sys
+root, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+pages = [root / "README.md", *sorted((root / "docs").rglob("*.md"))] if (root / "docs").is_dir() else [root / "README.md"]
+counts = {"typescript": 0, "go": 0}
+for page in pages:
+    for language, code in re.findall(r"^```(typescript|go)\n(.*?)^```", page.read_text(), re.MULTILINE | re.DOTALL):
+        counts[language] += 1
+        name = f"{page.relative_to(root).as_posix().replace('/', '_').replace('.', '_')}_{counts[language]}"
+        target = out / language / (f"{name}.ts" if language == "typescript" else f"{name}/main.go")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(code)
+print(f"check_sdks: code blocks: {counts['typescript']} TypeScript, {counts['go']} Go in {len(pages)} page(s)",
+      file=sys.stderr)
+PY
+if compgen -G "$WORK/snippets/typescript/*.ts" >/dev/null; then
+  ln -s "$TS/node_modules" "$WORK/snippets/typescript/node_modules"
+  step "tsc --strict: the documentation's TypeScript blocks" \
+    "$TSC" --strict --noEmit --target es2020 --module commonjs --moduleResolution node "$WORK/snippets/typescript/"*.ts
+fi
+if [[ -d "$WORK/snippets/go" ]]; then
+  cp "$GO_EXAMPLE/go.mod" "$GO_EXAMPLE/go.sum" "$WORK/snippets/go/"
+  (cd "$WORK/snippets/go" && go mod edit -replace "github.com/pulumi-pcimage/pcimage/sdk/go=$ROOT/sdk/go")
+  step "go vet: the documentation's Go blocks" bash -c "cd '$WORK/snippets/go' && go vet ./..."
+fi
+
+# ---- 6. a type error in each example is refused
 # refused NAME PATTERN COMMAND...: the command must fail and print PATTERN
 refused() {
   local name="$1" pattern="$2"; shift 2

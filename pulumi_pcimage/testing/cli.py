@@ -182,7 +182,7 @@ class CliStack:
         self.workdir = Path(workdir)
         self.project_dir = self.workdir / "project"
         shutil.copytree(project_dir, self.project_dir, ignore=shutil.ignore_patterns(
-            "__pycache__", "Pulumi.*.yaml", "venv", ".venv", "node_modules", "bin"))
+            "__pycache__", "Pulumi.*.yaml", "venv", ".venv", "node_modules"))
         if (Path(project_dir) / "node_modules").is_dir():  # a Node.js project's installed packages: shared, not copied
             (self.project_dir / "node_modules").symlink_to((Path(project_dir) / "node_modules").resolve())
         (self.workdir / "state").mkdir(exist_ok=True)
