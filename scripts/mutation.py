@@ -390,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     base = Path(tempfile.mkdtemp(prefix="pcimage-mutation-base-"))
     shutil.copytree(ROOT, base, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(".git", "__pycache__", ".hypothesis", ".pytest_cache", "*.pyc"))
+                    ignore=shutil.ignore_patterns(".git", "__pycache__", ".hypothesis", ".pytest_cache", "*.pyc",
+                                                  "node_modules"))  # examples/typescript: the fast tests need none
     workers = [Worker(base, n) for n in range(max(1, options.workers))]
     try:
         baseline = workers[0].run({"tests": TEST_DIRS, "coverage": True, "timeout": 1800})
