@@ -50,7 +50,10 @@ PY
 # ---- 2. TypeScript
 TSC="$TS/node_modules/.bin/tsc"
 step "npm ci (examples/typescript)" npm ci --prefix "$TS" --no-audit --no-fund --loglevel=error
-step "tsc --strict: the Node.js SDK" "$TSC" --strict --noEmit -p "$TS/node_modules/@pulumi-pcimage/pcimage"
+# Built as its postinstall script builds it (tsc, then package.json beside the output), so the example runs even
+# where npm skips dependencies' install scripts.
+SDK_NODE="$TS/node_modules/@pulumi-pcimage/pcimage"
+step "tsc --strict: the Node.js SDK" bash -c "'$TSC' --strict -p '$SDK_NODE' && cp '$SDK_NODE/package.json' '$SDK_NODE/bin/'"
 step "tsc --strict: examples/typescript" "$TSC" --strict --noEmit -p "$TS"
 
 # ---- 3. Go (the example's module resolves the SDK to sdk/go; -o /dev/null: nothing is written into the checkout)
