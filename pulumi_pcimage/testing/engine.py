@@ -152,23 +152,21 @@ class Stack:
         if self._current is not None:
             yield self._current
             return
-        if self._served is not None and self._served is self.host.process:
-            self.host.restart()
-        self._served = self.host.process
-        self._current = self.last = Command(kind, targets)
-        try:
-            yield self._current
-            gone = [urn for urn in self.resources if urn not in self._current.declared
-                    and (targets is None or urn in targets)]
-            if kind == "preview":
-                self._current.steps += [Step("delete", urn) for urn in gone]
-            elif kind == "up":
-                self._deletable([self.resources[urn] for urn in gone])
-                self._current.steps += [Step("delete", urn) for urn in gone]
-                self._delete_all([self.resources[urn] for urn in reversed(gone)], targets)
-        finally:
-            self._current = None
-            self._save()
+        with self.host.serving(self._served) as self._served:
+            self._current = self.last = Command(kind, targets)
+            try:
+                yield self._current
+                gone = [urn for urn in self.resources if urn not in self._current.declared
+                        and (targets is None or urn in targets)]
+                if kind == "preview":
+                    self._current.steps += [Step("delete", urn) for urn in gone]
+                elif kind == "up":
+                    self._deletable([self.resources[urn] for urn in gone])
+                    self._current.steps += [Step("delete", urn) for urn in gone]
+                    self._delete_all([self.resources[urn] for urn in reversed(gone)], targets)
+            finally:
+                self._current = None
+                self._save()
 
     def _done(self, urn: str, op: str) -> None:
         if self._current is not None:

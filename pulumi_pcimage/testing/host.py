@@ -30,6 +30,7 @@ The gRPC stub is thread-safe: the blocking methods may be called from several th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -43,7 +44,7 @@ import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -243,6 +244,10 @@ class ProviderHost:
         self.accepts_secrets = False  # the host's answers to Configure (3.272: both False)
         self.supports_preview = False
         self.handshook = False
+        # Commands in flight (several stacks may share one host from several threads): a new process is started
+        # only when none is, as the CLI's processes per command never cut off another command's calls.
+        self._commands = 0
+        self._commands_lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -321,6 +326,22 @@ class ProviderHost:
         self.handshook = handshook
         self.accepts_secrets = response.acceptSecrets
         self.supports_preview = response.supportsPreview  # False: the engine never calls Create/Update in preview
+
+    @contextlib.contextmanager
+    def serving(self, served: object = None) -> Iterator[subprocess.Popen[bytes] | None]:
+        """One CLI command on this host: when ``served`` (the process an earlier command of the caller used) is
+        still running and no other command is in flight, a new process takes its place first. Yields the process
+        the command uses."""
+        with self._commands_lock:
+            if served is not None and served is self.process and self._commands == 0:
+                self.restart()
+            self._commands += 1
+            process = self.process
+        try:
+            yield process
+        finally:
+            with self._commands_lock:
+                self._commands -= 1
 
     def restart(self) -> None:
         """A new provider process in place of this one, configured the same, as the CLI starts one per command
