@@ -97,10 +97,13 @@ def render(schema: dict[str, Any]) -> str:
     out += ["", "## Types"]
     for token, spec in sorted(schema["types"].items(), key=lambda item: _name(item[0])):
         out += ["", f"### {_name(token)}", "", _cell(spec.get("description", "")), ""]
-        if "enum" in spec:
-            out += ["| Value | Name | Description |", "|---|---|---|"]
+        if "enum" in spec and any(value.get("description") for value in spec["enum"]):
+            out += ["| Value | Name in the SDKs | Description |", "|---|---|---|"]
             out += [f"| `{value['value']}` | `{value.get('name', '')}` | {_cell(value.get('description', ''))} |"
                     for value in spec["enum"]]
+        elif "enum" in spec:
+            out += ["| Value | Name in the SDKs |", "|---|---|"]
+            out += [f"| `{value['value']}` | `{value.get('name', '')}` |" for value in spec["enum"]]
         else:
             out += _properties(spec.get("properties", {}), spec.get("required", []))
     return "\n".join(out) + "\n"
