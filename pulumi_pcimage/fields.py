@@ -2,7 +2,7 @@
 
 Every field's type, default, validation, whether a change replaces the image and whether it is an
 output only lives here; the provider's check/diff/outputs, the resource's arguments and properties and
-the README's reference table all read this table.
+the reference table of docs/reference.md all read this table.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Field:
     pattern_rules: tuple[tuple[str, str], ...] = ()  # (full-match regex, plain words): `pattern` told in words
     minimum: float | None = None  # exclusive lower bound for numbers
     maximum: float | None = None  # inclusive upper bound for numbers
-    doc_type: str | None = None  # type as shown in the README when it is not the plain one
+    doc_type: str | None = None  # type as shown in docs/reference.md when it is not the plain one
     source: tuple[str, ...] = ()  # for outputs: the key path in describe_image's answer
 
     @property
@@ -201,7 +201,7 @@ def _doc_default(f: Field) -> str:
 
 
 def reference_table_markdown() -> str:
-    """The README's reference of CustomImage inputs and outputs, rendered from FIELDS."""
+    """docs/reference.md's reference of CustomImage inputs and outputs, rendered from FIELDS."""
     rows = ["| Input | Type | Default | Change replaces the image | Description |",
             "|---|---|---|---|---|"]
     for f in USER_INPUTS:

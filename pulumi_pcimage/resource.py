@@ -20,7 +20,7 @@ from .provider import CustomImageProvider
 
 @dataclasses.dataclass
 class CustomImageArgs:
-    """Arguments of CustomImage; every field accepts a Pulumi Input. The meaning of each is in the README's
+    """Arguments of CustomImage; every field accepts a Pulumi Input. The meaning of each is in docs/reference.md's
     reference table (rendered from `pulumi_pcimage.fields.FIELDS`; a test keeps the two equal)."""
 
     image_configuration: pulumi.Input[str | Mapping[str, Any]]

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["config", "fields", "identity", "endpoint", "client", "waiter", "lifecycle", "redact", "provider",
            "package.server", "package.schema"]
 # The fast tests: tests/unit, tests/client, the files of tests/security that need no host and no moto (YAML limits,
-# redaction, the presigned fetch, redirects: seconds), and the README's field table; the rest is slow.
+# redaction, the presigned fetch, redirects: seconds), and docs/reference.md's field table; the rest is slow.
 TEST_DIRS = ["tests/unit", "tests/client", "tests/security/test_yaml_limits.py", "tests/security/test_redaction.py",
              "tests/security/test_presigned_fetch.py", "tests/security/test_redirects.py",
              "tests/docs/test_readme.py::test_the_field_table_is_the_one_generated_from_the_field_declarations"]
@@ -51,7 +51,7 @@ COMPARE_FLIP = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: 
                 ast.LtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
 BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult}
 SKIP_FIELDS = {"annotation", "returns", "decorator_list", "type_comment"}
-DOC_KEYWORDS = {"description", "doc_type"}  # documentation text (tests/docs holds it to the README)
+DOC_KEYWORDS = {"description", "doc_type"}  # documentation text (tests/docs holds it to docs/reference.md)
 # Only the plugins the fast folders use, named (PYTEST_DISABLE_PLUGIN_AUTOLOAD in the workers): scanning and loading
 # every installed plugin cost about a second per mutant.
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "pytest_timeout", "-p", "_hypothesis_pytestplugin",

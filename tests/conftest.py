@@ -16,14 +16,14 @@ if os.environ.get("CI"):
 
 # Every test belongs to exactly one tier, named by the longest entry below that holds its file. The bare
 # `python -m pytest` runs the fast tier (`-m fast` in pyproject's addopts); `-m <tier>` selects another, and naming
-# files or folders on the command line runs all of their tests. README.md, "Development", lists the tiers.
+# files or folders on the command line runs all of their tests. docs/development.md lists the tiers.
 TIERS = {
     "tests/test_errors.py": "fast",
     "tests/unit": "fast",  # the lifecycle against a scripted API, on a simulated clock
     "tests/client": "fast",  # the client against a recording HTTP server on 127.0.0.1
     "tests/contract": "fast",  # the client's requests and answers against the released spec
     "tests/security": "fast",
-    "tests/docs": "fast",  # README.md against the code
+    "tests/docs": "fast",  # README.md and docs/ against the code; every code block run or checked
     "tests/functions": "fast",  # the get_* functions against an in-process emulator
     "tests/engine": "engine",  # the SDK's real provider host, a process driven over gRPC
     "tests/package": "engine",  # the package's plugin, started as the engine starts it
@@ -91,7 +91,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if config.option.markexpr == "fast" and not config.option.collectonly:
         others = ", ".join(sorted(set(TIERS.values()) - {"fast"}))
         terminalreporter.write_line(f"the fast tier ran; the others ({others}) run with `python -m pytest -m <tier>` "
-                                    "(README.md, Development)")
+                                    "(docs/development.md)")
 
 
 @pytest.fixture(autouse=True)

@@ -281,7 +281,7 @@ class EmulatorApp:
             token = request.headers.get(TOKEN_HEADER, "")
             if not (self.control_token and hmac.compare_digest(token.encode(), self.control_token.encode())):
                 return json_response(401, {"message": f"control routes need the emulator's token in the {TOKEN_HEADER} "
-                                                      "header (EmulatorControl sends it; see the README)"})
+                                                      "header (EmulatorControl sends it; see docs/emulator.md)"})
             if request.method != "GET" and request.mimetype != "application/json":
                 return json_response(415, {"message": "control requests that change something must be "
                                                       "Content-Type: application/json"})

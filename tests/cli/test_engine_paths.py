@@ -1,5 +1,5 @@
 """Engine paths under the real CLI that the other CLI files do not walk: Ctrl-C on the dynamic face, secrets of a
-Python program, and the region rules the README states for both faces."""
+Python program, and the region rules docs/installation-configuration.md states for both faces."""
 
 from __future__ import annotations
 

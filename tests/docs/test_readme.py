@@ -1,5 +1,7 @@
-"""README.md against the code: the generated reference table, and every setting, option, route and name it must
-mention. A test here fails when the code grows something the README does not tell users about."""
+"""README.md and docs/ against the code: the generated reference table, and every setting, option, route and name
+they must mention, each checked on the page where it lives (README.md is the front door; the reference sections are
+in docs/). A test here fails when the code grows something the documentation does not tell users about. The code
+blocks themselves are run or checked by test_code_blocks.py."""
 
 from __future__ import annotations
 
@@ -18,19 +20,21 @@ from pulumi_pcimage.fields import reference_table_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
+PAGES = {"README.md": README, **{f"docs/{p.name}": p.read_text() for p in sorted(DOCS.glob("*.md"))}}
+ALL_PAGES = "\n".join(PAGES.values())
+CONFIGURATION = PAGES["docs/installation-configuration.md"]
 PACKAGE = Path(pulumi_pcimage.__file__).parent
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
 # Read by the code but not settings of the package: passed through to the provider host it starts.
 PASSED_THROUGH = {"PYTHONPATH"}
 
-pytest_plugins = ["pytester"]
-
-
-def section(title: str) -> str:
-    """The body of the `## title` (or `### title`) section, up to the next heading of the same or a higher level."""
-    heading = re.search(rf"^(#+) {re.escape(title)}\n", README, re.MULTILINE)
-    assert heading, f"README has no section {title!r}"
-    rest = README[heading.end():]
+def section(title: str, page: str = "README.md") -> str:
+    """The body of the `## title` (or `### title`) section of a page, up to the next heading of the same or a higher
+    level."""
+    heading = re.search(rf"^(#+) {re.escape(title)}\n", PAGES[page], re.MULTILINE)
+    assert heading, f"{page} has no section {title!r}"
+    rest = PAGES[page][heading.end():]
     end = re.search(rf"^#{{1,{len(heading.group(1))}}} ", rest, re.MULTILINE)
     return rest[:end.start()] if end else rest
 
@@ -39,19 +43,20 @@ def code_blocks(text: str, language: str = r"\w*") -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
 
 
-def mentioned(name: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", README) is not None
+def mentioned(name: str, text: str = ALL_PAGES) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 # ---------------------------------------------------------------- the generated table
 
 
 def test_the_field_table_is_the_one_generated_from_the_field_declarations():
-    between = re.search(r"<!-- fields:start -->\n(.*?)<!-- fields:end -->", README, re.DOTALL)
-    assert between, "README lacks the <!-- fields:start --> / <!-- fields:end --> markers"
+    between = re.search(r"<!-- fields:start -->\n(.*?)<!-- fields:end -->", section("CustomImage", "docs/reference.md"),
+                        re.DOTALL)
+    assert between, "docs/reference.md, CustomImage, lacks the <!-- fields:start --> / <!-- fields:end --> markers"
     assert between.group(1) == reference_table_markdown(), (
-        "README's CustomImage table differs from pulumi_pcimage.fields: paste reference_table_markdown() between "
-        "the markers")
+        "docs/reference.md's CustomImage table differs from pulumi_pcimage.fields: paste reference_table_markdown() "
+        "between the markers")
 
 
 # ---------------------------------------------------------------- set-up
@@ -119,25 +124,25 @@ def test_the_scan_finds_what_the_code_is_known_to_read():
 
 @pytest.mark.parametrize("name", sorted(environment_variables()))
 def test_every_environment_variable_the_code_reads_is_documented(name):
-    assert mentioned(name), f"README does not mention the environment variable {name}"
+    assert mentioned(name), f"neither README.md nor docs/ mentions the environment variable {name}"
 
 
 @pytest.mark.parametrize("key", sorted(config_keys()))
 def test_every_stack_config_key_the_code_reads_is_documented(key):
-    assert mentioned(key), f"README does not mention the stack config key {key}"
+    assert mentioned(key, CONFIGURATION), f"docs/installation-configuration.md does not mention the config key {key}"
 
 
 def test_credentials_and_permissions_are_documented():
     for needed in ("execute-api:Invoke", "aws_profile", "role_arn", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
                    "ParallelClusterApiInvokeUrl", "sts:AssumeRole", "cloudformation:DescribeStacks"):
-        assert mentioned(needed), needed
+        assert mentioned(needed, CONFIGURATION), needed
 
 
 # ---------------------------------------------------------------- functions
 
 
 def test_every_function_result_and_result_field_is_documented():
-    doc = section("Functions")
+    doc = section("Functions", "docs/reference.md")
     public = [name for name in pulumi_pcimage.__all__
               if getattr(getattr(pulumi_pcimage, name), "__module__", None) == functions.__name__]
     assert len(public) == 9
@@ -157,9 +162,9 @@ def test_every_emulator_option_is_documented():
     options = [o for action in emulator_cli.parser()._actions for o in action.option_strings
                if o.startswith("--") and o != "--help"]
     assert "--port-file" in options
-    table = section("Command line")
+    table = section("Command line", "docs/emulator.md")
     missing = [o for o in options if not re.search(rf"`{o}`", table)]
-    assert not missing, f"README's emulator options table lacks {missing}"
+    assert not missing, f"docs/emulator.md's options table lacks {missing}"
 
 
 def test_every_control_route_is_documented():
@@ -168,29 +173,24 @@ def test_every_control_route_is_documented():
               for path, method in re.findall(r'Rule\("(/_emulator/[^"]*)", methods=\["(\w+)"\]', source)}
     assert len(routes) >= 10
     documented = {(method, re.sub(r"\{[^}]*\}", "{}", path))
-                  for method, path in re.findall(r"`(GET|POST|PUT|DELETE) (/_emulator/[^`]*)`", section("Control routes"))}
-    assert not routes - documented, f"README's control routes lack {sorted(routes - documented)}"
+                  for method, path in re.findall(r"`(GET|POST|PUT|DELETE) (/_emulator/[^`]*)`",
+                                                 section("Control routes", "docs/emulator.md"))}
+    assert not routes - documented, f"docs/emulator.md's control routes lack {sorted(routes - documented)}"
 
 
-def test_the_fixtures_snippet_runs_as_a_users_test(pytester):
-    snippet = code_blocks(section("In your own tests"), "python")[0]
-    pytester.makepyfile(test_user=snippet)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=2)
-
-
-def test_the_stack_snippet_runs_as_a_users_test(pytester):
-    snippet = code_blocks(section("Testing programs without the Pulumi CLI"), "python")[1]
-    assert "Stack(host)" in snippet
-    pytester.makepyfile(test_user=snippet)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=1)
+def test_the_user_test_snippets_are_where_users_look_for_them():
+    # test_code_blocks.py runs every such block; these are the ones each section must keep
+    assert "def test_" in code_blocks(section("In your own tests", "docs/emulator.md"), "python")[0]
+    blocks = code_blocks(section("Testing programs without the Pulumi CLI", "docs/testing.md"), "python")
+    assert "run_program(" in blocks[0] and "Stack(host)" in blocks[1]
+    assert "CliStack(" in code_blocks(section("Testing programs under the real Pulumi CLI", "docs/testing.md"),
+                                      "python")[0]
 
 
 def test_every_python_block_is_valid_python():
-    blocks = code_blocks(README, "python")
-    # The quickstart, the two testing snippets and more: a README that lost its samples must not pass.
-    assert len(blocks) >= 4, f"README has {len(blocks)} python code blocks"
+    blocks = [block for text in PAGES.values() for block in code_blocks(text, "python")]
+    # README's sample, one per doc page's program, the testing snippets: pages that lost their samples must not pass.
+    assert len(blocks) >= 7, f"README.md and docs/ have {len(blocks)} python code blocks"
     for block in blocks:
         ast.parse(block)
 
@@ -239,6 +239,6 @@ def test_every_example_setting_is_in_its_readme(example):
 
 
 def test_relative_links_point_at_files_that_exist():
-    for readme in [ROOT / "README.md", *(e / "README.md" for e in EXAMPLES)]:
+    for readme in [ROOT / "README.md", *sorted(DOCS.glob("*.md")), *(e / "README.md" for e in EXAMPLES)]:
         for target in re.findall(r"\]\((?!https?://)([^)#]+)", readme.read_text()):
             assert (readme.parent / target).exists(), f"{readme.relative_to(ROOT)} links to missing {target}"

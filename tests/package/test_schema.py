@@ -85,7 +85,9 @@ def test_pip_installs_the_plugin_and_its_directory():
     plugin_dir = Path(generator.__file__).parent / "plugin"
     assert yaml.safe_load((plugin_dir / "PulumiPlugin.yaml").read_text()) == {"runtime": "python"}
     assert "from pulumi_pcimage.package.server import main" in (plugin_dir / "__main__.py").read_text()
-    assert (plugin_dir / "requirements.txt").read_text().split() == ["pulumi-pcimage"]
+    requirements = [line for line in (plugin_dir / "requirements.txt").read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]
+    assert requirements == ["pulumi-pcimage"]
 
 
 def test_check_config_names_the_setting_and_the_rule(plugin, emulator):

@@ -65,7 +65,7 @@ def deployment_pair(host: ProviderHost, emulator: Emulator) -> tuple[Deployment,
 
 
 class Figures:
-    """Numbers the README's Reliability section quotes, added up over the run."""
+    """Numbers docs/reliability.md quotes, added up over the run."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -1,4 +1,4 @@
-"""Print the README's "Reliability" section from the figures of the last test run.
+"""Print the "Reliability" section of docs/reliability.md from the figures of the last test run.
 
     python -m pytest tests/reliability && python tests/reliability/report.py
 

@@ -236,7 +236,7 @@ def test_an_answer_that_is_not_utf8_is_refused(host, caplog):
 def test_the_whole_fetch_has_a_30_second_deadline_by_default():
     import inspect
 
-    # README (Security): "2 MiB and 30 s caps" on the presigned fetch.
+    # docs/reliability.md (Security guarantees): "2 MiB and 30 s caps" on the presigned fetch.
     assert inspect.signature(fetch_presigned_configuration).parameters["deadline_seconds"].default == 30.0
 
 

@@ -1,4 +1,4 @@
-"""Configuration text limits at their exact edges (README, "Security guarantees"): 1 MiB of text, 4 MiB of characters
+"""Configuration text limits at their exact edges (docs/reliability.md, "Security guarantees"): 1 MiB of text, 4 MiB of characters
 and 100,000 values once aliases are written out, 64 levels; the same limits for a mapping given as is."""
 
 import contextlib
@@ -23,7 +23,7 @@ def _built(*args, **kwargs):
 
 @contextlib.contextmanager
 def refused_unbuilt(match: str):
-    """A text over a limit is refused from its event stream, before PyYAML builds anything (README: "each limit
+    """A text over a limit is refused from its event stream, before PyYAML builds anything (docs/reliability.md: "each limit
     is checked before the work it protects")."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(config.yaml, "safe_load", _built)

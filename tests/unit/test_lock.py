@@ -1,7 +1,7 @@
 """The lock files hold what they are generated from: every requirement of the package and of its test extra is pinned
 in requirements/dev.txt at a version pyproject.toml's range allows, and the conformance virtualenv's lock holds its
 input's pins. A requirement added to pyproject.toml without refreshing the lock fails here, not as a missing import
-on a fresh machine. (README.md, Development, says how to refresh them.)"""
+on a fresh machine. (docs/development.md says how to refresh them.)"""
 
 from __future__ import annotations
 
