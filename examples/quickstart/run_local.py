@@ -8,10 +8,10 @@ and checks that the emulator has no image left. It exits 0 on success.
 
 Each preview shows the plan, then the job asks "Do you want to perform this update? [y/N]" before the update;
 `--yes` performs it without asking. Without a terminal to ask on (stdin is not a TTY) and without `--yes` it shows
-the first plan and stops (exit 2). A declined update changes nothing (what was built before is destroyed, as at
-the end of every run) and the job exits 1. `--config KEY=VALUE` (repeatable) sets the stack's configuration before
-the first preview: `os`, `architecture`, `instanceType` (the keys the program reads). The provider's progress is
-printed as it comes, while a build runs.
+the first plan and stops (exit 2). A declined update (anything but y, or Ctrl-C at the question) changes nothing
+(what was built before is destroyed, as at the end of every run) and the job exits 1. `--config KEY=VALUE`
+(repeatable) sets the stack's configuration before the first preview: `os`, `architecture`, `instanceType` (the
+keys the program reads). The provider's progress is printed as it comes, while a build runs.
 
 With the Pulumi CLI installed (`pulumi` on PATH, or $PCIMAGE_PULUMI) the CLI runs it, on a local file backend in a
 temporary directory (no `pulumi login`); without the Python language host beside it (a CLI built from its Go
@@ -104,9 +104,12 @@ def confirmed(yes: bool) -> bool:
         print(NOT_A_TERMINAL, file=sys.stderr, flush=True)
         raise SystemExit(2)
     print(QUESTION, end="", flush=True)
-    answer = sys.stdin.readline()
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:  # Ctrl-C at the question: a no, and what was built is still cleaned up
+        answer = ""
     if not answer.endswith("\n"):
-        print(flush=True)  # end of input: the answer's line was never ended
+        print(flush=True)  # end of input or Ctrl-C: the answer's line was never ended
     if answer.strip().lower() in ("y", "yes"):
         return True
     print("Declined: the update was not performed.", flush=True)
@@ -121,7 +124,8 @@ def start_emulator(workdir: Path, build_seconds: float) -> tuple[subprocess.Pope
             [sys.executable, "-m", "pulumi_pcimage.emulator", "--host", "127.0.0.1", "--port", "0",
              "--port-file", str(port_file), "--build-seconds", str(build_seconds), "--delete-seconds", "0.5",
              "--region", REGION, "--db", str(workdir / "emulator.sqlite"), "--quiet"],
-            stdout=subprocess.DEVNULL, stderr=sink, stdin=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=sink, stdin=subprocess.DEVNULL,
+            start_new_session=True)  # a Ctrl-C at the terminal is for the job: it stops the emulator itself
     deadline = time.monotonic() + 30
     while not port_file.exists():
         if process.poll() is not None:

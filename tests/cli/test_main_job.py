@@ -77,6 +77,19 @@ def test_the_main_job_declined_builds_nothing(pulumi_cli):
     assert "Stopped at your answer: no update left an image behind (images at the API: [])." in out
 
 
+def test_the_main_job_ctrl_c_at_the_question_declines_and_cleans_up(pulumi_cli):
+    job = MainJob("--build-seconds", "1", env=_env(pulumi_cli), terminal=True)
+    job.expect(QUESTION)
+    job.answer("y")
+    job.expect(QUESTION)  # the first image is built
+    job.interrupt()  # Ctrl-C at the question: the job's whole process group, as a terminal sends it
+    assert job.finish() == 1, job.stdout + job.stderr()
+    out = job.stdout
+    assert "Declined: the update was not performed." in out and "Traceback" not in job.stderr()
+    assert out.count("$ pulumi up") == 1 and "$ pulumi destroy --yes\n" in out and "- 2 deleted" in out
+    assert "(images at the API: [])" in out, "what the first update built was destroyed"
+
+
 def test_the_main_job_without_a_terminal_shows_the_plan_and_asks_for_yes(pulumi_cli):
     job = MainJob("--build-seconds", "1", env=_env(pulumi_cli))
     assert job.finish() == 2, job.stdout + job.stderr()

@@ -166,6 +166,18 @@ def test_run_local_declined_builds_nothing():
     assert "Stopped at your answer: no update left an image behind (images at the API: [])." in out
 
 
+def test_run_local_ctrl_c_at_the_question_declines_and_cleans_up():
+    job = MainJob("--no-cli", "--build-seconds", "1", terminal=True)
+    job.expect(QUESTION)
+    job.answer("y")
+    job.expect(QUESTION)  # the first image is built
+    job.interrupt()  # Ctrl-C at the question: the job's whole process group, as a terminal sends it
+    assert job.finish() == 1, job.stdout + job.stderr()
+    assert "Declined: the update was not performed." in job.stdout and "Traceback" not in job.stderr()
+    assert "\ndestroy:\n  delete hpc-base\n" in job.stdout and "up with config" not in job.stdout
+    assert "(images at the API: [])" in job.stdout, "what the first update built was destroyed"
+
+
 def test_run_local_asks_before_each_update_at_a_terminal():
     job = MainJob("--no-cli", "--build-seconds", "1", terminal=True)
     job.expect(QUESTION)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,8 +27,10 @@ class MainJob:
             self._master, stdin = pty.openpty()
         self._stderr = tempfile.TemporaryFile()
         self._stderr_text = ""
+        # A process group of its own, as a shell gives a job: interrupt() is the terminal's Ctrl-C.
         self.process = subprocess.Popen([sys.executable, str(RUN_LOCAL), *args], stdin=stdin,
-                                        stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+                                        stdout=subprocess.PIPE, stderr=self._stderr, env=env,
+                                        start_new_session=True)
         if terminal:
             os.close(stdin)
         self.text = ""  # everything it printed so far
@@ -66,6 +69,10 @@ class MainJob:
         """Type `line` and Enter at the terminal."""
         assert self._master is not None, "started without a terminal"
         os.write(self._master, f"{line}\n".encode())
+
+    def interrupt(self) -> None:
+        """Ctrl-C at the terminal: SIGINT to every process of the job's group."""
+        os.killpg(self.process.pid, signal.SIGINT)
 
     def stderr(self) -> str:
         if self._stderr.closed:
