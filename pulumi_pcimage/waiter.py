@@ -158,7 +158,9 @@ def wait(poll: Callable[[], dict], acceptors: tuple[Acceptor, ...], *, timeout: 
     next delays. Any other error no acceptor matches is raised as is.
     """
     policy = policy or Backoff.from_environ()
-    progress = progress or Progress(what)
+    # 'still <status>' about every fourth poll, as at the default scale: an emulated build that lasts seconds
+    # (PCIMAGE_POLL_SCALE=0.02) reports every 1.2 s, not once a minute, i.e. never.
+    progress = progress or Progress(what, interval=Progress.interval * policy.scale)
     start = clock()
     attempt, penalty, last_status = 0, 1.0, None
     while True:

@@ -18,6 +18,7 @@ does. Dynamic providers run in the SDK's provider host, started by the CLI throu
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import runpy
@@ -256,16 +257,21 @@ class CliStack:
         return result
 
     def _echoed(self, args: tuple[str, ...], timeout: float) -> subprocess.CompletedProcess:
-        process = subprocess.Popen(self._command(args), env=self.env, text=True, stdout=subprocess.PIPE,
+        # Whatever the CLI writes, as it writes it: its progress display grows a line a dot at a time.
+        process = subprocess.Popen(self._command(args), env=self.env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         assert process.stdout is not None
-        lines = []
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        chunks = []
         with process.stdout:
-            for line in process.stdout:
-                print(line, end="", flush=True)
-                lines.append(line)
+            while chunk := os.read(process.stdout.fileno(), 65536):
+                text = decoder.decode(chunk)
+                print(text, end="", flush=True)
+                chunks.append(text)
+        chunks.append(rest := decoder.decode(b"", final=True))
+        print(rest, end="", flush=True)
         process.wait(timeout=timeout)
-        return subprocess.CompletedProcess(process.args, process.returncode, "".join(lines), "")
+        return subprocess.CompletedProcess(process.args, process.returncode, "".join(chunks), "")
 
     def start(self, *args: str) -> subprocess.Popen:
         """`pulumi <args>` in the background (e.g. an `up` to interrupt); `finish()` waits for it."""

@@ -398,6 +398,18 @@ class ProviderHost:
         """What the host printed to stdout after its port (a provider's print() calls), in every process."""
         return "".join(self._stdout)
 
+    def stderr_lines(self, offset: int = 0) -> tuple[list[str], int]:
+        """The complete lines the host wrote to stderr from byte ``offset`` on, and the offset after the last of them:
+        call it again with that offset, while the host runs, to follow its output (its logging) as it comes. A
+        positional read: the file offset the host writes at is never moved."""
+        if self._stderr.closed:
+            data = self._stderr_after_close.encode()[offset:]
+        else:
+            self._stderr.flush()
+            data = os.pread(self._stderr.fileno(), max(0, os.fstat(self._stderr.fileno()).st_size - offset), offset)
+        complete = data[:data.rfind(b"\n") + 1]
+        return complete.decode(errors="replace").splitlines(), offset + len(complete)
+
     def stderr_text(self) -> str:
         if self._stderr.closed:
             return self._stderr_after_close

@@ -4,8 +4,6 @@ CustomImage checked and created by the SDK's real provider host against a local 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,8 @@ import yaml
 from pulumi_pcimage.testing import UNKNOWN, ProviderHost, Stack, destroy_program, run_program
 from pulumi_pcimage.testing.cli import find_pulumi
 from pulumi_pcimage.waiter import POLL_SCALE_ENV
+
+from ..support.main_job import QUESTION, MainJob
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 AMI_ID = re.compile(r"^ami-[0-9a-f]{17}$")
@@ -100,23 +100,101 @@ def test_cluster_config_needs_a_subnet(host, api):
 
 def test_run_local_runs_the_quickstart_end_to_end():
     without_cli = find_pulumi() is None  # tests/cli/test_main_job.py runs it with the CLI
-    command = [sys.executable, str(EXAMPLES / "quickstart" / "run_local.py"), "--build-seconds", "1"]
-    done = subprocess.run(command + ([] if without_cli else ["--no-cli"]), capture_output=True, text=True,
-                          timeout=180)
+    job = MainJob("--build-seconds", "1", "--yes", *([] if without_cli else ["--no-cli"]))
+    assert job.finish() == 0, job.stdout + job.stderr()
 
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
+    out = job.stdout
+    assert out.startswith("engine: the Pulumi SDK's provider host, driven by pulumi_pcimage.testing\n")
     if without_cli:
         assert "The Pulumi CLI is not installed" in out and "scripts/build_pulumi_cli.sh" in out
-    assert "engine: the Pulumi SDK's provider host, driven by pulumi_pcimage.testing\n" in out
+    assert QUESTION not in out, "--yes: nothing asked"
     assert "preview:\n  create hpc-base\n" in out and "ami_id: (known after up)" in out
-    assert "up with config {'instanceType': 'c6i.2xlarge'}:\n  replace hpc-base (image_configuration, image_id)" in out
+    assert "up with config {'instanceType': 'c6i.2xlarge'}:\n" in out
+    assert "\n  replace hpc-base (image_configuration, image_id)\n    ami_id: " in out
     assert out.count("build started") == 2, "one replacement"
     new_image = re.findall(r"^    image_id: (\S+)$", out, re.MULTILINE)[-1]
     assert f"    images at the API: ['{new_image}']" in out, "the old image was deleted, none leaked"
     ami = re.search(r"^ami_id: (\S+)$", out, re.MULTILINE).group(1)
     assert AMI_ID.match(ami) and "BUILD_COMPLETE" in out
     assert f"OK: built {ami}, destroyed it, no image left." in out
+
+
+def test_run_local_prints_the_build_progress_while_the_build_runs():
+    job = MainJob("--no-cli", "--yes", "--build-seconds", "3")
+    job.expect("\nup:\n")
+    so_far = job.expect("build: BUILD_IN_PROGRESS after 0s\n")
+    # printed as it came: the build had not completed, `up` had not returned, the job had not ended
+    assert "BUILD_COMPLETE" not in so_far and "  create hpc-base\n    ami_id: ami-" not in so_far
+    assert job.process.poll() is None
+    job.expect("build: BUILD_COMPLETE after 3s\n")
+    assert job.finish() == 0, job.stdout + job.stderr()
+
+
+def test_run_local_config_sets_the_programs_configuration():
+    job = MainJob("--no-cli", "--yes", "--build-seconds", "1", "--config", "instanceType=c6i.large",
+                  "--config", "os=ubuntu2404")
+    assert job.finish() == 0, job.stdout + job.stderr()
+    out = job.stdout
+    plan = out.split("\nup:\n")[0]
+    assert "preview with config {'instanceType': 'c6i.large', 'os': 'ubuntu2404'}:\n  create hpc-base\n" in plan
+    assert "        InstanceType: c6i.large\n" in plan, "the plan builds on the configured instance"
+    # the job's configuration change is the next size of the configured instance
+    assert "up with config {'instanceType': 'c6i.xlarge'}:\n" in out and "OK: built ami-" in out
+
+
+@pytest.mark.parametrize("pair, named", [
+    ("instanceTyp=c6i.large",
+     "'instanceTyp=c6i.large': unknown key 'instanceTyp'; the program reads os, architecture, instanceType"),
+    ("instanceType", "'instanceType' is malformed: expected KEY=VALUE"),
+    ("architecture=sparc", "'architecture=sparc': architecture must be one of x86_64, arm64"),
+    ("instanceType=huge", "'instanceType=huge': instanceType must be an EC2 instance type"),
+])
+def test_run_local_refuses_a_bad_config_naming_it(pair, named):
+    job = MainJob("--no-cli", "--yes", "--config", "os=rocky9", "--config", pair)
+    assert job.finish() == 2
+    assert f"run_local.py: error: --config {named}" in job.stderr() and job.stdout == ""
+
+
+def test_run_local_declined_builds_nothing():
+    job = MainJob("--no-cli", "--build-seconds", "1", terminal=True)
+    so_far = job.expect(QUESTION)
+    assert "preview:\n  create hpc-base\n" in so_far, "the plan comes first"
+    job.answer("n")
+    assert job.finish() == 1, job.stdout + job.stderr()
+    out = job.stdout
+    assert "Declined: the update was not performed." in out and "\nup:" not in out and "build started" not in out
+    assert "Stopped at your answer: no update left an image behind (images at the API: [])." in out
+
+
+def test_run_local_ctrl_c_at_the_question_declines_and_cleans_up():
+    job = MainJob("--no-cli", "--build-seconds", "1", terminal=True)
+    job.expect(QUESTION)
+    job.answer("y")
+    job.expect(QUESTION)  # the first image is built
+    job.interrupt()  # Ctrl-C at the question: the job's whole process group, as a terminal sends it
+    assert job.finish() == 1, job.stdout + job.stderr()
+    assert "Declined: the update was not performed." in job.stdout and "Traceback" not in job.stderr()
+    assert "\ndestroy:\n  delete hpc-base\n" in job.stdout and "up with config" not in job.stdout
+    assert "(images at the API: [])" in job.stdout, "what the first update built was destroyed"
+
+
+def test_run_local_asks_before_each_update_at_a_terminal():
+    job = MainJob("--no-cli", "--build-seconds", "1", terminal=True)
+    job.expect(QUESTION)
+    job.answer("y")
+    so_far = job.expect(QUESTION)
+    assert "up:\n" in so_far and "preview with config {'instanceType': 'c6i.2xlarge'}:\n  replace hpc-base" in so_far
+    assert "up with config" not in so_far, "the replacement waits for the answer"
+    job.answer("yes")
+    assert job.finish() == 0, job.stdout + job.stderr()
+    assert job.stdout.count(QUESTION) == 2 and "OK: built ami-" in job.stdout
+
+
+def test_run_local_without_a_terminal_shows_the_plan_and_asks_for_yes():
+    job = MainJob("--no-cli", "--build-seconds", "1")
+    assert job.finish() == 2, job.stdout + job.stderr()
+    assert "preview:\n  create hpc-base\n" in job.stdout and "build started" not in job.stdout
+    assert "stdin is not a terminal" in job.stderr() and "pass --yes" in job.stderr()
 
 
 def test_quickstart_rerun_against_a_kept_state_replaces_once_and_leaks_nothing(host, api, tmp_path):

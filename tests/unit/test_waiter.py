@@ -120,6 +120,16 @@ def test_progress_logs_transitions_at_once_and_otherwise_about_once_a_minute(cap
     assert 55 <= len(lines) <= 65, "about one line a minute for an hour"
 
 
+def test_progress_comes_as_often_under_a_poll_scale_as_the_polls_do(caplog):
+    # PCIMAGE_POLL_SCALE=0.02 (the tests, the main job): a 20-second emulated build reports as a 1000-second one does
+    image = SimulatedImage(done_at=20)
+    with caplog.at_level(logging.INFO, logger="pulumi_pcimage.waiter"):
+        image.wait(policy=waiter.Backoff(scale=0.02))
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "image x: BUILD_IN_PROGRESS after 0s" and lines[-1].startswith("image x: BUILD_COMPLETE")
+    assert 14 <= sum("still BUILD_IN_PROGRESS" in line for line in lines) <= 17, "every 1.2 s, not never"
+
+
 def test_poll_scale_from_environment():
     assert waiter.Backoff.from_environ({}).scale == 1.0
     scaled = waiter.Backoff.from_environ({waiter.POLL_SCALE_ENV: "0.01"})
