@@ -18,6 +18,7 @@ identity without a host.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import re
@@ -87,15 +88,20 @@ class Existing:
     generation: str | None
 
 
-# What to do with an image that already holds the id (a 409 from build_image, or a lost answer).
-ADOPT = "adopt"  # an earlier attempt of this same resource, or a permitted takeover: wait for it / take it
-REPLACED_GENERATION = "replaced-generation"  # the live image this replacement is replacing
-PREVIOUS_CONFIGURATION = "previous-configuration"  # this resource's image, built from another configuration
-FOREIGN = "foreign"  # someone else's image (or one whose configuration cannot be read)
+class Verdict(enum.Enum):
+    """What to do with an image that already holds the id (a 409 from build_image, or a lost answer)."""
+
+    ADOPT = enum.auto()  # an earlier attempt of this same resource, or a permitted takeover: wait for it / take it
+    REPLACED_GENERATION = enum.auto()  # the live image this replacement is replacing
+    PREVIOUS_CONFIGURATION = enum.auto()  # this resource's image, built from another configuration
+    FOREIGN = enum.auto()  # someone else's image (or one whose configuration cannot be read)
+
+
+ADOPT, REPLACED_GENERATION, PREVIOUS_CONFIGURATION, FOREIGN = Verdict
 
 
 def adoption(existing: Existing, *, owner: str, generation: str, adopt_existing: bool,
-             started_here: bool = False) -> str:
+             started_here: bool = False) -> Verdict:
     """Decide, from the image's tags alone, whether the image holding the id may be adopted.
 
     `started_here`: this very Create sent a build request whose answer was lost, so an image of this generation

@@ -871,7 +871,7 @@ def _reasons_of(described: dict | None) -> str:
     return "; ".join(str(p) for p in parts if p)
 
 
-def _refusal(verdict: str, image_id: str, status: str | None, found: identity.Existing) -> str:
+def _refusal(verdict: identity.Verdict, image_id: str, status: str | None, found: identity.Existing) -> str:
     """Why the image holding the id is not adopted, and what to do."""
     if verdict == identity.REPLACED_GENERATION:
         return (f"image id {image_id!r} is held by the image this replacement would replace (status {status}); "

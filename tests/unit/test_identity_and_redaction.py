@@ -67,6 +67,13 @@ def test_generations_and_dry_run_ids_are_fresh_each_time_and_valid():
     assert dryrun != identity.dryrun_image_id()
 
 
+def test_a_generation_from_the_engines_seed_has_the_same_form_and_is_the_same_for_the_same_seed():
+    # a preview saved with --save-plan and the `up --plan` after it get the same seed: the same generation tag
+    seeded = identity.new_generation(b"\x01" * 32)
+    assert re.fullmatch(r"[0-9a-f]{16}", seeded), seeded
+    assert identity.new_generation(b"\x01" * 32) == seeded != identity.new_generation(b"\x02" * 32)
+
+
 # ---------------------------------------------------------------- redaction
 
 def test_redaction_covers_query_strings_headers_json_and_sts_xml():
