@@ -130,6 +130,18 @@ def test_configure_and_check_config_answer_as_the_engine_reads_them(plugin):
         ("colour", "unknown setting 'colour' of provider pcimage")]
 
 
+def test_a_setting_that_is_not_text_is_refused_with_its_kind(plugin):
+    """`pulumi config set --path pcimage:region[0] x` and the like: the engine sends the value as it is typed."""
+    answer = plugin.stub.CheckConfig(proto.CheckRequest(urn=URN, news=struct(
+        {"apiUrl": True, "region": 5, "profile": ["team"], "roleArn": {"arn": "x"}, "apiStackName": None})),
+        timeout=30)
+    assert {f.property: f.reason for f in answer.failures} == {
+        "apiUrl": "pcimage:apiUrl must be a string, not a boolean",
+        "region": "pcimage:region must be a string, not a number",
+        "profile": "pcimage:profile must be a string, not a list",
+        "roleArn": "pcimage:roleArn must be a string, not a mapping"}
+
+
 @pytest.mark.parametrize(("olds", "news", "changes", "kinds"), [
     ({"apiUrl": API, "region": "us-east-1", "version": "1"}, {"apiUrl": API, "region": "us-east-1", "version": "2"},
      proto.DiffResponse.DIFF_NONE, {}),
