@@ -248,6 +248,8 @@ def test_an_error_reads_as_its_message_alone(plugin):
     text = error.details()
     assert text.startswith(f"the API refused to delete image '{created.id}': Image is in use by instances.")
     assert "setting forceDelete=True" in text
+    assert text.endswith("(the CLI shows its step as `deleting original`), which is deleted with the inputs it was "
+                         "built with."), "the message whole, to its last character"
     assert not text.endswith(":\n") and not text.endswith(":") and "Unexpected" not in text
     assert "Traceback" not in text and 'File "' not in text
     assert text.endswith(text.rstrip()), "nothing appended"
