@@ -2,7 +2,8 @@
 through `provider_pb2_grpc.ResourceProviderStub` with the messages the engine sends, against the scripted API and a
 real `Engine` log service. What the engine reads is asserted as it reads it: status codes, the error text, the
 partial-failure detail, the DiffConfig enum, an empty Read. tests/package does the same with the engine itself
-(slowly); `serve` is run here as the engine runs the plugin, as a process."""
+(slowly). `serve` runs here in-process (the port flushed, served until SIGINT, then stopped) and as the engine
+runs the plugin, a process of its own."""
 
 from __future__ import annotations
 
@@ -252,7 +253,6 @@ def test_an_error_reads_as_its_message_alone(plugin):
                          "built with."), "the message whole, to its last character"
     assert not text.endswith(":\n") and not text.endswith(":") and "Unexpected" not in text
     assert "Traceback" not in text and 'File "' not in text
-    assert text.endswith(text.rstrip()), "nothing appended"
     assert details(error) is None, "no partial failure: nothing is kept in the state"
 
 
@@ -401,7 +401,6 @@ def test_the_plugin_process_prints_its_port_and_serves_until_interrupted(engine)
             assert configured.acceptSecrets is True
             assert stub.GetPluginInfo(empty_pb2.Empty(), timeout=30).version == VERSION
             stub.GetSchema(proto.GetSchemaRequest(), timeout=30)
-        assert engine.requests == [] or all(r.message for r in engine.requests)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:
