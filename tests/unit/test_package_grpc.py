@@ -383,6 +383,11 @@ def test_serve_flushes_the_port_once_listening_serves_and_stops_quietly_on_sigin
         os.close(read_fd)
 
 
+def interruptible() -> None:
+    """SIGINT as the engine leaves it to a plugin it starts; a runner in the background may have it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_the_plugin_process_prints_its_port_and_serves_until_interrupted(engine):
     """As the engine runs a plugin: `<plugin> [flags] <engine address>`, the port on the first line of stdout,
     then gRPC; SIGINT ends it quietly."""
@@ -390,7 +395,7 @@ def test_the_plugin_process_prints_its_port_and_serves_until_interrupted(engine)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen([sys.executable, "-m", "pulumi_pcimage.package.server", "--logtostderr",
                                 "-v=9", engine.address], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     try:
         line = process.stdout.readline()
         assert line.strip().isdigit(), (line, process.stderr.read() if process.poll() is not None else "")
