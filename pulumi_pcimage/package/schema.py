@@ -20,7 +20,8 @@ from ..fields import BY_NAME, INPUTS, OUTPUTS_ONLY, USER_INPUTS, Field
 PACKAGE = "pcimage"
 RESOURCE = f"{PACKAGE}:index:CustomImage"
 VERSION = "0.1.0"
-# Names reserved for publishing; nothing is published under them yet (docs/installation-configuration.md: install routes, what publishing would take).
+# Names reserved for publishing; nothing is published under them yet (docs/installation-configuration.md: install
+# routes, what publishing would take).
 REPOSITORY = "https://github.com/pulumi-pcimage/pcimage"
 PUBLISHER = "pulumi-pcimage"
 NPM_PACKAGE = "@pulumi-pcimage/pcimage"
