@@ -567,7 +567,10 @@ def serve(args: list[str], provider: PcImageProvider) -> None:
         await server.start()
         sys.stdout.write(f"{port}\n")
         sys.stdout.flush()
-        await server.wait_for_termination()
+        try:
+            await server.wait_for_termination()
+        finally:  # on SIGINT too: stopped in its loop, or grpc complains on stderr as the process ends
+            await server.stop(None)
 
     try:
         asyncio.run(run())

@@ -37,6 +37,10 @@ def test_a_whole_number_is_the_same_as_text_and_as_the_double_the_pulumi_wire_br
     assert config.canonical(doc) == config.canonical(text) == config.canonical(text.replace("200", "200.0"))
     assert config.canonical(text.replace("200", "200.5")) != config.canonical(text)
     assert config.canonical({"Build": {"Sizes": [1.0, 2.5]}}) == config.canonical("Build: {Sizes: [1, 2.5]}")
+    # inside a list each item still counts, by its value: a change there is a change
+    assert config.canonical("Build: {Sizes: [1, 2.5]}") != config.canonical("Build: {Sizes: [1, 3]}")
+    tags = "Build:\n  Tags:\n    - {Key: size, Value: '%s'}\n"
+    assert config.canonical(tags % "a") != config.canonical(tags % "b")
     assert config.canonical_json(doc) != config.canonical_json(text), "identities hash the document as it is"
 
 
