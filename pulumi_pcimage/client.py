@@ -189,7 +189,7 @@ def redirect_error(operation: str, response: requests.Response) -> errors.Redire
         status=response.status_code, operation=operation, location_host=target and urlsplit(target).hostname)
 
 
-class _Redirected(Exception):
+class _Redirected(errors.PcImageError):
     """A 3xx answer, raised from the session's response hook: requests parses the Location of a redirect it does
     not follow too, and a malformed one would raise a bare ValueError after the hook."""
 
@@ -589,7 +589,7 @@ def fetch_presigned_configuration(url: str | None, *, api_url: str | None = None
     return outcome["text"]
 
 
-class _FetchRefused(Exception):
+class _FetchRefused(errors.PcImageError):
     """The answer is not one to use; the message says why (never the URL)."""
 
 

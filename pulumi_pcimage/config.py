@@ -16,6 +16,7 @@ from typing import Any, TypeGuard
 import yaml
 
 from . import pcluster_schema
+from .errors import ConfigError
 
 PARENT_IMAGE_PATTERN = re.compile(r"^(ami-|arn:)")
 
@@ -24,14 +25,6 @@ PARENT_IMAGE_PATTERN = re.compile(r"^(ami-|arn:)")
 OWNER_TAG = "pulumi-pcimage:owner"
 GENERATION_TAG = "pulumi-pcimage:generation"
 MARKER_TAGS = (OWNER_TAG, GENERATION_TAG)
-
-
-class ConfigError(ValueError):
-    """The configuration is not YAML describing a mapping. `public` says the same without quoting the text."""
-
-    def __init__(self, message: str, public: str | None = None):
-        super().__init__(message)
-        self.public = public or message
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ from collections.abc import Callable
 from pulumi.output import Unknown
 
 from . import config, endpoint, identity, waiter
-from .errors import (ApiError, AuthError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured,
-                     InternalServiceError, NotFoundError, PcImageError, TransportError, UnknownOutcomeError)
+from .durations import duration
+from .errors import (ApiError, AuthError, BadRequestError, BuildFailed, ConflictError, DeleteFailed, DeleteRefused,
+                     DryrunSucceeded, EndpointNotConfigured, ImageClash, InternalServiceError, NotFoundError,
+                     PcImageError, TransportError, UnknownOutcomeError)
 from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
 
 log = logging.getLogger("pulumi_pcimage")
@@ -105,31 +107,6 @@ class Declared:
         with self._lock:
             live = self._generations.get(owner) if isinstance(owner, str) else None
         return live is not None and live != (generation or "")
-
-
-class ImageClash(PcImageError):
-    """The image id is taken by an image this resource may not adopt."""
-
-
-class BuildFailed(PcImageError):
-    """The build ended in BUILD_FAILED, vanished, timed out or was cancelled.
-
-    `outputs`: the resource's outputs when the image still exists at the API (a build still running after a
-    timeout or a cancel, a failed build kept or not deletable), else None. A face that can keep a partly created
-    resource in the state (a package provider's partial failure) keeps them, so that `pulumi destroy` deletes the
-    image and the next `pulumi up` resumes the build instead of starting another."""
-
-    def __init__(self, message: str, outputs: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.outputs = outputs
-
-
-class DeleteFailed(PcImageError):
-    """The image could not be deleted."""
-
-
-class DeleteRefused(DeleteFailed):
-    """The API refused the delete (an AMI in use or shared, mostly); the message says what to do next."""
 
 
 # ---------------------------------------------------------------- settings, clients, outputs
@@ -586,7 +563,7 @@ class Lifecycle:
     def _await_build(self, client: Any, s: dict) -> dict:
         image_id = s["image_id"]
         timeout = self.hooks.create_timeout or s["build_timeout_minutes"] * 60
-        limit = (f"the create timeout ({waiter._duration(timeout)}, customTimeouts)" if self.hooks.create_timeout
+        limit = (f"the create timeout ({duration(timeout)}, customTimeouts)" if self.hooks.create_timeout
                  else f"build_timeout_minutes={s['build_timeout_minutes']:g}")
         later = (" The build continues server-side; the next `pulumi up` finds it, adopts it (it carries this "
                  "resource's ownership tag) and waits for it. To stop it instead: "
@@ -599,7 +576,7 @@ class Lifecycle:
             raise BuildFailed(f"image {image_id!r} was still {exc.last_status or 'building'} after {limit}.{later}",
                               outputs(s, {"imageBuildStatus": exc.last_status or UNFINISHED})) from None
         except waiter.Cancelled as exc:
-            raise BuildFailed(f"image {image_id!r}: stopped waiting after {waiter._duration(exc.elapsed)} "
+            raise BuildFailed(f"image {image_id!r}: stopped waiting after {duration(exc.elapsed)} "
                               f"(cancelled; it was {exc.last_status or 'building'}).{later}",
                               outputs(s, {"imageBuildStatus": exc.last_status or UNFINISHED})) from None
         if outcome.state == "success":
@@ -748,7 +725,7 @@ class Lifecycle:
         which decides what a refusal advises."""
         region, start = s["region"], time.monotonic()
         again = "`pulumi destroy`" if case == UNDECLARED else "`pulumi up`"
-        limit = (f"the delete timeout ({waiter._duration(timeout)}, customTimeouts)" if self.hooks.delete_timeout
+        limit = (f"the delete timeout ({duration(timeout)}, customTimeouts)" if self.hooks.delete_timeout
                  else f"delete_timeout_minutes={s['delete_timeout_minutes']:g}")
 
         def left() -> float:

@@ -15,11 +15,12 @@ import typing
 from typing import Any
 
 from .. import endpoint, functions, pcluster_schema
+from .._version import __version__
 from ..fields import BY_NAME, INPUTS, OUTPUTS_ONLY, USER_INPUTS, Field
 
 PACKAGE = "pcimage"
 RESOURCE = f"{PACKAGE}:index:CustomImage"
-VERSION = "0.1.0"
+VERSION = __version__
 # Names reserved for publishing; nothing is published under them yet (see the README's install routes).
 REPOSITORY = "https://github.com/pulumi-pcimage/pcimage"
 PUBLISHER = "pulumi-pcimage"

@@ -35,7 +35,8 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc,
 from pulumi.runtime.proto import provider_pb2 as proto
 
 from .. import endpoint, functions, hostpool, waiter
-from ..errors import EndpointNotConfigured, PcImageError
+from ..durations import duration
+from ..errors import EndpointNotConfigured, PartiallyCreated, PcImageError, ProviderError
 from ..fields import BY_NAME
 from ..lifecycle import BuildFailed, Declared, Hooks, Lifecycle, log
 from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_json, to_field
@@ -99,24 +100,6 @@ def camel_text(text: str) -> str:
     return text
 
 
-class ProviderError(PcImageError):
-    """A lifecycle error as `pulumi up` shows it: the message, which says what happened and what to do.
-
-    The SDK's server appends the Python traceback of any exception to the message the user reads; it finds it
-    through `__traceback__`, which this class reports as None (the interpreter keeps the real one for itself)."""
-
-    __traceback__ = property(lambda self: None, lambda self, value: None)
-
-
-class PartiallyCreated(ProviderError):
-    """A create (or the update resuming it) failed after the image came to exist at the API: the engine keeps the
-    resource in the state with these outputs and the message as its initialization error (a partial failure)."""
-
-    def __init__(self, message: str, image_id: str, properties: dict[str, PropertyValue]):
-        super().__init__(message)
-        self.image_id, self.properties = image_id, properties
-
-
 # ---------------------------------------------------------------- the engine's Log
 
 class EngineLog:
@@ -152,7 +135,7 @@ class _ToEngine(logging.Handler):
         self.engine(self.format(record), urn=_urn.get(), severity=severity)
 
 
-class Progress:
+class StatusLine:
     """The live status line of one resource while its image builds or is deleted."""
 
     def __init__(self, engine: EngineLog, urn: str, image_id: str | None):
@@ -167,7 +150,7 @@ class Progress:
             return
         self._shown = (status, stage, now)
         doing = "building" if phase == "build" else "deleting"
-        text = f"{doing} image {self.image_id}: {status or 'not found'}, {waiter._duration(elapsed)} elapsed"
+        text = f"{doing} image {self.image_id}: {status or 'not found'}, {duration(elapsed)} elapsed"
         self.engine(text + (f", Image Builder: {stage}" if stage else ""), urn=self.urn, ephemeral=True)
 
 
@@ -350,7 +333,7 @@ class PcImageProvider(p.Provider):
     def _hooks(self, urn: str, image_id: str | None, *, create: float | None = None,
                delete: float | None = None) -> Hooks:
         # The engine's timeout 0 means the user set no customTimeouts: the inputs' minutes apply.
-        return Hooks(progress=Progress(self.engine, urn, image_id), cancel=self.cancelled,
+        return Hooks(progress=StatusLine(self.engine, urn, image_id), cancel=self.cancelled,
                      create_timeout=create or None, delete_timeout=delete or None)
 
     @staticmethod
@@ -367,7 +350,7 @@ class PcImageProvider(p.Provider):
             image_id, outs = core.create(props)
         except BuildFailed as exc:
             raise self._partly(exc, props.get("image_id"), secret) from None
-        self.engine(f"image {image_id} ready after {waiter._duration(time.monotonic() - start)}: "
+        self.engine(f"image {image_id} ready after {duration(time.monotonic() - start)}: "
                     f"{outs.get('ami_id') or 'no AMI id'} ({outs.get('image_build_status')})", urn=request.urn)
         return p.CreateResponse(resource_id=image_id, properties=wire_map(outs, secret))
 

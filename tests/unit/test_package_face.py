@@ -30,7 +30,7 @@ from pulumi_pcimage.errors import NotFoundError, PcImageError
 from pulumi_pcimage.lifecycle import log
 from pulumi_pcimage.package import schema as package_schema
 from pulumi_pcimage.package import server
-from pulumi_pcimage.package.server import (PROGRESS_SECONDS, EngineLog, PcImageProvider, Progress, ProviderError,
+from pulumi_pcimage.package.server import (PROGRESS_SECONDS, EngineLog, PcImageProvider, ProviderError, StatusLine,
                                            camel_text, plain, wire)
 
 from .fakeapi import FakeImage
@@ -737,7 +737,7 @@ def test_the_status_line_shows_a_new_status_at_once_and_the_same_one_at_most_eve
                                                                                                 monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(server, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    progress = Progress(EngineLog(engine.address), URN, "hpc-base-1")
+    progress = StatusLine(EngineLog(engine.address), URN, "hpc-base-1")
     building = {"imageBuildStatus": "BUILD_IN_PROGRESS", "imagebuilderImageStatus": "BUILDING"}
     assert PROGRESS_SECONDS == 5
     for at, described in [(0, building), (1, building), (4.9, building), (5, building),
