@@ -17,6 +17,7 @@ import yaml
 
 from . import pcluster_schema
 from .errors import ConfigError
+from .walk import rebuild
 
 PARENT_IMAGE_PATTERN = re.compile(r"^(ami-|arn:)")
 
@@ -190,13 +191,8 @@ def canonical(value: str | dict) -> str:
 
 def _whole_numbers(node: Any) -> Any:
     """`node` with every integral float as an int (load has bounded the depth)."""
-    if isinstance(node, dict):
-        return {key: _whole_numbers(item) for key, item in node.items()}
-    if isinstance(node, list):
-        return [_whole_numbers(item) for item in node]
-    if isinstance(node, float) and node.is_integer():
-        return int(node)
-    return node
+    return rebuild(node, lambda leaf: int(leaf) if isinstance(leaf, float) and leaf.is_integer() else leaf,
+                   containers=(dict, list))
 
 
 def canonical_json(value: str | dict) -> str:

@@ -26,6 +26,7 @@ from .errors import (ApiError, AuthError, BadRequestError, BuildFailed, Conflict
                      DryrunSucceeded, EndpointNotConfigured, ImageClash, InternalServiceError, NotFoundError,
                      PcImageError, TransportError, UnknownOutcomeError)
 from .fields import BY_NAME, INPUTS, OUTPUTS_ONLY, Field
+from .walk import leaves
 
 log = logging.getLogger("pulumi_pcimage")
 PROVIDER_KEY = "__provider"  # the dynamic provider's own property: not an input of CustomImage
@@ -116,16 +117,7 @@ def is_unknown(value: Any) -> bool:
 
     Iterative: a hostile mapping nested thousands deep must reach config.load's clear refusal, not a RecursionError.
     """
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, Unknown):
-            return True
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            pending.extend(item)
-    return False
+    return any(isinstance(item, Unknown) for item in leaves(value))
 
 
 def settings(props: dict) -> dict[str, Any]:
@@ -245,8 +237,9 @@ class Redactor:
                 doc = config.load(s["image_configuration"])
             except config.ConfigError:
                 doc = None
-            leaves = _leaves(doc) if doc is not None else []
-            self.values = sorted({v for v in leaves if len(v) >= self.MIN_CHARS}, key=len, reverse=True)
+            found = leaves(doc) if doc is not None else ()
+            words = [str(v) for v in found if v is not None and not isinstance(v, bool)]
+            self.values = sorted({v for v in words if len(v) >= self.MIN_CHARS}, key=len, reverse=True)
             self.opaque = doc is None  # unparseable secret text: nothing of it may be quoted
         else:
             self.opaque = False
@@ -259,14 +252,6 @@ class Redactor:
         for value in self.values:
             text = text.replace(value, "***")
         return text
-
-
-def _leaves(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        return [leaf for value in node.values() for leaf in _leaves(value)]
-    if isinstance(node, list):
-        return [leaf for value in node for leaf in _leaves(value)]
-    return [] if node is None or isinstance(node, bool) else [str(node)]
 
 
 class Lifecycle:

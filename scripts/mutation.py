@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["config", "fields", "identity", "endpoint", "client", "waiter", "lifecycle", "redact", "provider",
+MODULES = ["config", "fields", "identity", "endpoint", "client", "waiter", "lifecycle", "redact", "walk", "provider",
            "package.server", "package.schema"]
 # The fast tests: tests/unit, tests/client, the files of tests/security that need no host and no moto (YAML limits,
 # redaction, the presigned fetch, redirects: seconds), and the README's field table; the rest is slow.

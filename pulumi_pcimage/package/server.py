@@ -21,7 +21,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import grpc
 from google.protobuf import any_pb2
@@ -38,6 +38,7 @@ from .. import endpoint, functions, hostpool, waiter
 from ..durations import duration
 from ..errors import EndpointNotConfigured, PartiallyCreated, PcImageError, ProviderError
 from ..fields import BY_NAME
+from ..walk import rebuild
 from ..lifecycle import BuildFailed, Declared, Hooks, Lifecycle, log
 from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_json, to_field
 
@@ -51,27 +52,29 @@ _urn: contextvars.ContextVar[str] = contextvars.ContextVar("pcimage_urn", defaul
 
 def plain(value: PropertyValue) -> Any:
     """A PropertyValue as the lifecycle's plain values (unknowns as `pulumi.output.Unknown`, secrets unwrapped)."""
+    return rebuild(value, open=_content)
+
+
+def _content(value: PropertyValue) -> Any:
     inner = value.value
     # The engine sends an unknown as rpc.UNKNOWN's string, which PropertyValue.unmarshal (3.272) keeps as a str.
-    if isinstance(inner, Computed) or inner == rpc.UNKNOWN:
-        return Unknown()
-    if isinstance(inner, (tuple, list)):
-        return [plain(item) for item in inner]
-    if isinstance(inner, Mapping):
-        return {key: plain(item) for key, item in inner.items()}
-    return inner
+    return Unknown() if isinstance(inner, Computed) or inner == rpc.UNKNOWN else inner
 
 
 def wire(value: Any, secret: bool = False) -> PropertyValue:
+    """Plain values as PropertyValues (numbers as floats, unknowns as the engine spells them); `secret` marks the
+    whole value."""
+    node = rebuild(value, _wire_leaf, mapping=lambda items: PropertyValue({str(k): v for k, v in items.items()}),
+                   sequence=PropertyValue, containers=(dict, list, tuple))
+    return PropertyValue(node.value, is_secret=True) if secret else node
+
+
+def _wire_leaf(value: Any) -> PropertyValue:
     if isinstance(value, Unknown):  # as the engine spells it: PropertyValue.marshal (3.272) rejects Computed
-        return PropertyValue(rpc.UNKNOWN, is_secret=secret)
-    if isinstance(value, dict):
-        return PropertyValue({str(k): wire(v) for k, v in value.items()}, is_secret=secret)
-    if isinstance(value, (list, tuple)):
-        return PropertyValue([wire(v) for v in value], is_secret=secret)
+        return PropertyValue(rpc.UNKNOWN)
     if isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    return PropertyValue(value, is_secret=secret)
+    return PropertyValue(value)
 
 
 def inputs_of(props: dict[str, PropertyValue]) -> tuple[dict[str, Any], set[str]]:
