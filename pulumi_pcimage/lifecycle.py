@@ -2,8 +2,9 @@
 
 One core for every face: the Python dynamic provider (`provider.py`) adapts it to `pulumi.dynamic`, and a package
 provider can adapt it to its own protocol. It knows no face: inputs and outputs are plain dicts (unknown values
-are `pulumi.output.Unknown`), results are small dataclasses, errors are `PcImageError`s. Clients are built lazily
-and cached per (api_url, region, profile, role_arn) in this module.
+are `pulumi.output.Unknown`), results are small dataclasses, errors are `PcImageError`s. It keeps nothing at
+module level: what a provider process remembers between calls (clients, dry runs, adoptions, declared
+generations) is a `HostState` the face owns and passes in.
 """
 
 from __future__ import annotations
@@ -83,33 +84,6 @@ class Hooks:
     delete_timeout: float | None = None
 
 
-class Declared:
-    """What Check told this provider process about the resources the program declares: each one's owner marker and
-    the generation it holds now (the last Check's answer; a replacement's second Check gives the new generation).
-
-    The engine checks every resource the program declares before it deletes anything (a replacement's second Check
-    comes before its Create and its Delete; pending deletes run after the program's steps), so a Delete of another
-    generation of a declared owner is the delete of an image a replacement left behind, now or retried in a later
-    run. Those run with the inputs the old image was built with: what the program says now (force_delete) cannot
-    reach them, and the advice after a refusal must say so. The face that owns the process keeps one of these.
-    """
-
-    def __init__(self) -> None:
-        self._generations: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def note(self, owner: Any, generation: Any) -> None:
-        if isinstance(owner, str) and owner and isinstance(generation, str):
-            with self._lock:
-                self._generations[owner] = generation
-
-    def replaced(self, owner: Any, generation: Any) -> bool:
-        """Whether the image of `owner` and `generation` is one a replacement of a declared resource left behind."""
-        with self._lock:
-            live = self._generations.get(owner) if isinstance(owner, str) else None
-        return live is not None and live != (generation or "")
-
-
 # ---------------------------------------------------------------- settings, clients, outputs
 
 def is_unknown(value: Any) -> bool:
@@ -146,10 +120,6 @@ def outputs(inputs: dict[str, Any], described: dict | None) -> dict[str, Any]:
     return outs
 
 
-_clients: dict[tuple, Any] = {}
-_clients_lock = threading.Lock()
-
-
 # A transient answer (429, 5xx, a dropped connection) must not fail an hour-long up or destroy: the provider's
 # single calls (read, delete, reconcile) get twice the client's default attempts (~2 minutes of backoff).
 HOST_MAX_ATTEMPTS = 16
@@ -165,29 +135,8 @@ def make_client(api_url: str, *, region: str | None, profile: str | None, role_a
                                  retry=RetryPolicy(max_attempts=max_attempts))
 
 
-def client_for(api_url: str, region: str | None, profile: str | None, role_arn: str | None,
-               max_attempts: int = HOST_MAX_ATTEMPTS) -> Any:
-    key = (api_url, region, profile, role_arn, max_attempts)
-    with _clients_lock:
-        if key not in _clients:
-            _clients[key] = make_client(api_url, region=region, profile=profile, role_arn=role_arn,
-                                        max_attempts=max_attempts)
-        return _clients[key]
-
-
 # Inputs derived from others by check: never a reason for a change by themselves.
 DERIVED = ("owner", "generation")
-# Complete images a Create of this host adopted instead of building: (region, image id). A forced replacement
-# (`pulumi up --replace`) with an unchanged configuration gets the same id, adopts the live image, and the
-# engine then deletes the old resource in this same process: that delete must leave the image alone.
-# Keyed by (region, image id), valued by the adopting resource's generation: a delete of any other resource
-# there is one the image was taken from. (Not the image's own tag: after a second replacement the resource
-# being deleted is the first adopter, whose generation the image never carried.)
-_adopted: dict[tuple[str | None, str], str] = {}
-
-# Dry-run results by content, so a preview of many unchanged images sends nothing twice.
-_dryruns: dict[str, list[str]] = {}
-_dryruns_lock = threading.Lock()
 
 
 def _canonical_or_none(value: Any) -> str | None:
@@ -254,14 +203,87 @@ class Redactor:
         return text
 
 
+class HostState:
+    """What one provider process remembers between calls, owned by the face that serves the process (the dynamic
+    provider's instance, the package's provider) and passed to every Lifecycle it makes. One lock guards it all.
+
+    - API clients, built lazily and cached per (api_url, region, profile, role_arn, attempts): a client keeps the
+      credentials it first read.
+    - Dry-run answers by content, so a preview of many unchanged images sends nothing twice.
+    - Adoptions: complete images a Create of this process adopted instead of building, keyed by (region, image
+      id), valued by the adopting resource's generation. A forced replacement (`pulumi up --replace`) with an
+      unchanged configuration gets the same id, adopts the live image, and the engine then deletes the old
+      resource in this same process: that delete must leave the image alone (a delete of any other resource there
+      is one the image was taken from; not the image's own tag: after a second replacement the resource being
+      deleted is the first adopter, whose generation the image never carried).
+    - What Check told this process about the resources the program declares: each one's owner marker and the
+      generation it holds now (the last Check's answer; a replacement's second Check gives the new generation).
+      The engine checks every resource the program declares before it deletes anything (a replacement's second
+      Check comes before its Create and its Delete; pending deletes run after the program's steps), so a Delete of
+      another generation of a declared owner is the delete of an image a replacement left behind, now or retried
+      in a later run. Those run with the inputs the old image was built with: what the program says now
+      (force_delete) cannot reach them, and the advice after a refusal must say so.
+
+    `make_client(api_url, *, region, profile, role_arn, max_attempts)`: how clients are built (default:
+    `make_client`, the real one).
+    """
+
+    def __init__(self, make_client: Callable[..., Any] | None = None) -> None:
+        self._make_client = make_client
+        self._lock = threading.Lock()
+        self._clients: dict[tuple, Any] = {}
+        self._dryruns: dict[str, list[str]] = {}
+        self._adopted: dict[tuple[str | None, str], str] = {}
+        self._generations: dict[str, str] = {}
+
+    def client(self, api_url: str, region: str | None, profile: str | None, role_arn: str | None,
+               max_attempts: int = HOST_MAX_ATTEMPTS) -> Any:
+        key = (api_url, region, profile, role_arn, max_attempts)
+        with self._lock:
+            if key not in self._clients:
+                build = self._make_client or make_client
+                self._clients[key] = build(api_url, region=region, profile=profile, role_arn=role_arn,
+                                           max_attempts=max_attempts)
+            return self._clients[key]
+
+    def dryrun_answer(self, key: str) -> list[str] | None:
+        with self._lock:
+            return self._dryruns.get(key)
+
+    def remember_dryrun(self, key: str, reasons: list[str]) -> None:
+        with self._lock:
+            self._dryruns[key] = reasons
+
+    def adopted(self, region: str | None, image_id: str, generation: str) -> None:
+        with self._lock:
+            self._adopted[(region, image_id)] = generation
+
+    def adopter(self, region: str | None, image_id: str) -> str | None:
+        """The generation of the resource that adopted this image in this process, if one did."""
+        with self._lock:
+            return self._adopted.get((region, image_id))
+
+    def note(self, owner: Any, generation: Any) -> None:
+        """What a Check answered: `owner`'s resource now holds `generation`."""
+        if isinstance(owner, str) and owner and isinstance(generation, str):
+            with self._lock:
+                self._generations[owner] = generation
+
+    def replaced(self, owner: Any, generation: Any) -> bool:
+        """Whether the image of `owner` and `generation` is one a replacement of a declared resource left behind."""
+        with self._lock:
+            live = self._generations.get(owner) if isinstance(owner, str) else None
+        return live is not None and live != (generation or "")
+
+
 class Lifecycle:
     """Every operation of a CustomImage. `stack_config`: the stack's config, the endpoint's last fallback (the
     program resolves api_url itself, so it is rarely needed)."""
 
-    def __init__(self, stack_config: Any = None, hooks: Hooks | None = None, declared: Declared | None = None):
+    def __init__(self, stack_config: Any = None, hooks: Hooks | None = None, state: HostState | None = None):
         self.stack_config = stack_config
         self.hooks = hooks or Hooks()
-        self.declared = declared if declared is not None else Declared()
+        self.state = state if state is not None else HostState()
 
     # ------------------------------------------------------------ check
 
@@ -304,7 +326,7 @@ class Lifecycle:
         if not failures and self._wants_dryrun(olds, inputs):
             failures += self._dryrun(settings(inputs))
         if not failures:
-            self.declared.note(inputs.get("owner"), inputs.get("generation"))
+            self.state.note(inputs.get("owner"), inputs.get("generation"))
         return Checked(inputs, failures)
 
     @staticmethod
@@ -371,11 +393,10 @@ class Lifecycle:
         key = hashlib.sha256(json.dumps(
             [api_url, s["region"], doc_text, s["suppress_validators"], s["validation_failure_level"]]
         ).encode()).hexdigest()
-        with _dryruns_lock:
-            cached = _dryruns.get(key)
+        cached = self.state.dryrun_answer(key)
         if cached is not None:
             return [Failure("image_configuration", reason) for reason in cached]
-        client = client_for(api_url, None, s["aws_profile"], s["role_arn"], DRYRUN_MAX_ATTEMPTS)
+        client = self.state.client(api_url, None, s["aws_profile"], s["role_arn"], DRYRUN_MAX_ATTEMPTS)
         redact = Redactor(s)
 
         def dryrun(image_id: str) -> None:
@@ -407,8 +428,7 @@ class Lifecycle:
             log.warning("image %s: could not validate the configuration against the API (%s); "
                         "`pulumi up` will report any problem when it builds", s["image_id"], redact(str(exc)))
             return []
-        with _dryruns_lock:
-            _dryruns[key] = reasons
+        self.state.remember_dryrun(key, reasons)
         return [Failure("image_configuration", reason) for reason in reasons]
 
     # ------------------------------------------------------------ diff
@@ -505,7 +525,7 @@ class Lifecycle:
                  else " (adopt_existing=true)")
         if status == "BUILD_COMPLETE":
             if not own_build:
-                _adopted[(s["region"], image_id)] = s["generation"] or ""
+                self.state.adopted(s["region"], image_id, s["generation"] or "")
             return current
         if status == "BUILD_IN_PROGRESS":
             return None  # the caller waits for it
@@ -694,14 +714,14 @@ class Lifecycle:
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         s = settings(props)
-        adopter = _adopted.get((s["region"], id_))
+        adopter = self.state.adopter(s["region"], id_)
         if adopter is not None and adopter != (s["generation"] or ""):  # a replacement took the image over
             log.warning(
                 "image %s: not deleted: its replacement has the same configuration and image id and took it over, "
                 "so it is still in use by the stack. To build it anew under the same id, set "
                 "delete_before_replace=True on the resource and replace it again (`pulumi up --replace <urn>`).", id_)
             return
-        case = REPLACED if self.declared.replaced(s["owner"], s["generation"]) else UNDECLARED
+        case = REPLACED if self.state.replaced(s["owner"], s["generation"]) else UNDECLARED
         self._delete_and_wait(self._client(s), s, id_,
                               timeout=self.hooks.delete_timeout or s["delete_timeout_minutes"] * 60, case=case)
 
@@ -774,7 +794,7 @@ class Lifecycle:
     def _client(self, s: dict) -> Any:
         # Signed for the API's own region (host name, else the session's): the image region is a query
         # parameter on every call, and may differ from where the API is deployed.
-        return client_for(self._api_url(s), None, s["aws_profile"], s["role_arn"])
+        return self.state.client(self._api_url(s), None, s["aws_profile"], s["role_arn"])
 
 
 LEVELS = ("INFO", "WARNING", "ERROR")

@@ -39,7 +39,7 @@ from ..durations import duration
 from ..errors import EndpointNotConfigured, PartiallyCreated, PcImageError, ProviderError
 from ..fields import BY_NAME
 from ..walk import rebuild
-from ..lifecycle import BuildFailed, Declared, Hooks, Lifecycle, log
+from ..lifecycle import BuildFailed, Hooks, HostState, Lifecycle, log
 from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_json, to_field
 
 PROGRESS_SECONDS = 5.0  # the live status line changes at once on a new status, else at most this often
@@ -165,7 +165,7 @@ class PcImageProvider(p.Provider):
         self.secret_settings: set[str] = set()  # which of them are secrets: so are the inputs they fill
         self.cancelled = threading.Event()
         self._api_urls: dict[tuple, str] = {}
-        self.declared = Declared()  # what this deployment's Checks saw: which deletes are of replaced images
+        self.state = HostState()  # what this process remembers: clients, dry runs, adoptions, declared generations
         self._lock = threading.Lock()
         self.engine = EngineLog(engine_address)
         log.addHandler(_ToEngine(self.engine))  # logging's default format: the message alone
@@ -190,7 +190,7 @@ class PcImageProvider(p.Provider):
 
     def _core(self, hooks: Hooks | None = None) -> Lifecycle:
         stack_config = {f"{endpoint.NAMESPACE}:{key}": value for key, value in self.settings.items()}
-        return Lifecycle(stack_config, hooks, self.declared)
+        return Lifecycle(stack_config, hooks, self.state)
 
     # ------------------------------------------------------------ schema and configuration
 
