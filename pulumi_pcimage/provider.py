@@ -1,4 +1,4 @@
-"""The CustomImage dynamic provider: `pulumi.dynamic`'s face of the lifecycle core (`lifecycle.py`).
+"""The CustomImage dynamic provider: `pulumi.dynamic`'s face of the lifecycle core (`lifecycle/`).
 
 The instance is pickled (by reference: this module is importable) into every resource's `__provider` state, so it
 holds no settings at all: everything comes from the resource's inputs. It only translates between the SDK's

@@ -1,6 +1,7 @@
 import pytest
 
-from pulumi_pcimage import lifecycle as provider, waiter
+from pulumi_pcimage import waiter
+from pulumi_pcimage.lifecycle import state
 
 from .fakeapi import ConfigServer, FakeApi
 
@@ -11,7 +12,7 @@ def api(monkeypatch):
     without one, has a HostState of its own: nothing is cached between tests)."""
     fake = FakeApi()
     fake.config_server = ConfigServer(fake)
-    monkeypatch.setattr(provider, "make_client", lambda *a, **k: fake)
+    monkeypatch.setattr(state, "make_client", lambda *a, **k: fake)
     monkeypatch.setenv(waiter.POLL_SCALE_ENV, "0.0001")
     yield fake
     fake.config_server.close()
