@@ -80,7 +80,7 @@ class Building(Deleting):
     @staticmethod
     def _fetch_configuration(current: dict, api_url: str | None = None) -> dict | None:
         """The configuration an existing image was built from (its presigned URL), or None if unavailable."""
-        from ..client import fetch_presigned_configuration  # https S3, the API's host or loopback; capped
+        from ..presigned import fetch_presigned_configuration  # https S3, the API's host or loopback; capped
 
         text = fetch_presigned_configuration((current.get("imageConfiguration") or {}).get("url"), api_url=api_url)
         if text is None:  # refused, unreachable, too large or too slow: fetch_presigned_configuration warned

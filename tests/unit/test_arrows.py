@@ -16,7 +16,7 @@ from pulumi_pcimage.devtools.imports import cycles, graph, main, top
 
 # the lifecycle and everything below it
 CORE = {"lifecycle", "identity", "waiter", "client", "config", "fields", "endpoint", "errors", "redact", "regions",
-        "pcluster_schema", "hostpool", "durations", "walk", "_version"}
+        "pcluster_schema", "hostpool", "durations", "walk", "_version", "presigned"}
 FACES = {"provider", "package"}
 PROGRAM = {"resource", "functions"}
 
