@@ -24,7 +24,7 @@ import pulumi
 
 from . import endpoint
 from .fields import ARCHITECTURES, BY_NAME, IMAGE_BUILD_STATUSES, IMAGE_ID_PATTERN
-from .lifecycle import HostState
+from .lifecycle import ApiClient, HostState
 
 # Filter values the released API (aws-parallelcluster 3.16.1, pcluster/constants.py) accepts for list_official_images;
 # the spec itself leaves them as free strings and the server answers 400 for others.
@@ -164,7 +164,7 @@ def _check(function: str, name: str, value: Any, *, choices: tuple[str, ...] = (
 
 
 def _client(function: str, region: str | None, api_url: str | None, aws_profile: str | None,
-            role_arn: str | None) -> Any:
+            role_arn: str | None) -> ApiClient:
     """The shared client for these settings; the endpoint and default region are resolved as CustomImage's.
 
     The client is built for the default region, not `region`: for an API whose host name does not tell its

@@ -23,12 +23,12 @@ This package's own names are the ones below; the rest is internal.
 from ..errors import BuildFailed, DeleteFailed, DeleteRefused, ImageClash
 from .checking import configuration_changes
 from .core import Lifecycle
-from .state import DRYRUN_MAX_ATTEMPTS, HOST_MAX_ATTEMPTS, HostState, make_client
+from .state import DRYRUN_MAX_ATTEMPTS, HOST_MAX_ATTEMPTS, ApiClient, HostState, make_client
 from .values import (DERIVED, GOING, PROVIDER_KEY, UNFINISHED, Checked, Failure, Hooks, Plan, is_unknown, log,
                      outputs, settings)
 
 __all__ = [
-    "DERIVED", "DRYRUN_MAX_ATTEMPTS", "GOING", "HOST_MAX_ATTEMPTS", "PROVIDER_KEY", "UNFINISHED", "BuildFailed",
-    "Checked", "DeleteFailed", "DeleteRefused", "Failure", "Hooks", "HostState", "ImageClash", "Lifecycle", "Plan",
-    "configuration_changes", "is_unknown", "log", "make_client", "outputs", "settings",
+    "DERIVED", "DRYRUN_MAX_ATTEMPTS", "GOING", "HOST_MAX_ATTEMPTS", "PROVIDER_KEY", "UNFINISHED", "ApiClient",
+    "BuildFailed", "Checked", "DeleteFailed", "DeleteRefused", "Failure", "Hooks", "HostState", "ImageClash",
+    "Lifecycle", "Plan", "configuration_changes", "is_unknown", "log", "make_client", "outputs", "settings",
 ]

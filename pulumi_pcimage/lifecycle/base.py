@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import endpoint
 from .values import Hooks
-from .state import HostState
+from .state import ApiClient, HostState
 
 
 class Base:
@@ -23,7 +23,7 @@ class Base:
     def _api_url(self, s: dict) -> str:
         return endpoint.resolve_api_url(s["api_url"], config=self.stack_config)
 
-    def _client(self, s: dict) -> Any:
+    def _client(self, s: dict) -> ApiClient:
         # Signed for the API's own region (host name, else the session's): the image region is a query
         # parameter on every call, and may differ from where the API is deployed.
         return self.state.client(self._api_url(s), None, s["aws_profile"], s["role_arn"])

@@ -3,13 +3,13 @@ report a failure with the reasons the API and the build's logs give."""
 
 from __future__ import annotations
 
-from typing import Any
 
 from .. import config, identity, waiter
 from ..durations import duration
 from ..errors import (ApiError, BuildFailed, ConflictError, DeleteRefused,
                       ImageClash, InternalServiceError, NotFoundError,
                       PcImageError, TransportError, UnknownOutcomeError)
+from .state import ApiClient
 from .values import log, UNFINISHED, LOG_TAIL_LINES, LOG_LINE_CHARS, outputs
 from .messages import Redactor, log_validation_messages, shorten, reasons_of, refusal, CLEANUP
 from .deleting import Deleting
@@ -19,7 +19,7 @@ class Building(Deleting):
     """Create's parts: build (or adopt, or resume), wait, report a failure (a failed image is deleted with
     `Deleting`'s rules)."""
 
-    def _build(self, client: Any, s: dict, doc: dict, *, attempts: int = 4,
+    def _build(self, client: ApiClient, s: dict, doc: dict, *, attempts: int = 4,
                started_here: bool = False) -> dict | None:
         """Start the build; returns a final describe answer when an existing image was adopted as complete."""
         image_id = s["image_id"]
@@ -38,7 +38,7 @@ class Building(Deleting):
         log.info("image %s: build started", image_id)
         return None
 
-    def _reconcile(self, client: Any, s: dict, doc: dict, cause: Exception, attempts: int,
+    def _reconcile(self, client: ApiClient, s: dict, doc: dict, cause: Exception, attempts: int,
                    started_here: bool) -> dict | None:
         """Adopt the image already holding the id, or explain why not (409, or a POST with unknown outcome)."""
         image_id = s["image_id"]
@@ -91,7 +91,7 @@ class Building(Deleting):
             log.warning("could not read the existing image's configuration: %s", exc)
             return None
 
-    def _await_build(self, client: Any, s: dict) -> dict:
+    def _await_build(self, client: ApiClient, s: dict) -> dict:
         image_id = s["image_id"]
         timeout = self.hooks.create_timeout or s["build_timeout_minutes"] * 60
         limit = (f"the create timeout ({duration(timeout)}, customTimeouts)" if self.hooks.create_timeout
@@ -116,7 +116,7 @@ class Building(Deleting):
         report, kept = self._failure_report(client, s, outcome)
         raise BuildFailed(report, outputs(s, outcome.response) if kept else None)
 
-    def _failure_report(self, client: Any, s: dict, outcome: waiter.Outcome) -> tuple[str, bool]:
+    def _failure_report(self, client: ApiClient, s: dict, outcome: waiter.Outcome) -> tuple[str, bool]:
         """Why the build failed and what was cleaned up; and whether the image still exists."""
         image_id = s["image_id"]
         if outcome.response is None:
@@ -142,7 +142,7 @@ class Building(Deleting):
         details = "\n".join(f"  - {r}" for r in reasons) or "  - (the API gave no reason)"
         return f"image {image_id!r} build failed ({outcome.status}):\n{details}\n{cleanup}", kept
 
-    def _why_failed(self, client: Any, s: dict, described: dict) -> list[str]:
+    def _why_failed(self, client: ApiClient, s: dict, described: dict) -> list[str]:
         """Everything that says why a build failed; each source is best-effort."""
         image_id, region = s["image_id"], s["region"]
         reasons = [reasons_of(described)] if reasons_of(described) else []

@@ -4,12 +4,12 @@ when the API refuses."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from .. import waiter
 from ..durations import duration
 from ..errors import (BadRequestError, DeleteFailed, DeleteRefused,
                       NotFoundError)
+from .state import ApiClient
 from .messages import reasons_of, UNDECLARED, refused_delete
 from .base import Base
 
@@ -17,7 +17,7 @@ from .base import Base
 class Deleting(Base):
     """Delete's part: one image, within one deadline, whoever asked (the engine, or a create cleaning up)."""
 
-    def _delete_and_wait(self, client: Any, s: dict, image_id: str, *, timeout: float, case: str) -> None:
+    def _delete_and_wait(self, client: ApiClient, s: dict, image_id: str, *, timeout: float, case: str) -> None:
         """Delete the image and wait until it is gone. `case`: whose delete it is (REPLACED, UNDECLARED, CLEANUP),
         which decides what a refusal advises."""
         region, start = s["region"], time.monotonic()

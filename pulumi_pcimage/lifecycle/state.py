@@ -3,8 +3,40 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class ApiClient(Protocol):
+    """What the lifecycle and the get_* functions ask of a ParallelCluster API client: `client.ParallelClusterClient`
+    is one; a test's scripted API can be another. Each method is the API operation of the same name."""
+
+    def build_image(self, image_id: str, image_configuration: str | Mapping[str, Any], *,
+                    suppress_validators: str | list[str] | None = None, validation_failure_level: str | None = None,
+                    dryrun: bool | None = None, rollback_on_failure: bool | None = None,
+                    region: str | None = None) -> dict[str, Any]: ...
+
+    def describe_image(self, image_id: str, *, region: str | None = None) -> dict[str, Any]: ...
+
+    def delete_image(self, image_id: str, *, region: str | None = None,
+                     force: bool | None = None) -> dict[str, Any]: ...
+
+    def describe_official_images(self, *, region: str | None = None, os: str | None = None,
+                                 architecture: str | None = None) -> dict[str, Any]: ...
+
+    def iter_images(self, image_status: str, *, region: str | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def get_image_stack_events(self, image_id: str, *, region: str | None = None,
+                               next_token: str | None = None) -> dict[str, Any]: ...
+
+    def list_image_log_streams(self, image_id: str, *, region: str | None = None,
+                               next_token: str | None = None) -> dict[str, Any]: ...
+
+    def get_image_log_events(self, image_id: str, log_stream_name: str, *, region: str | None = None,
+                             next_token: str | None = None, start_from_head: bool | None = None,
+                             limit: int | None = None, start_time: datetime | str | None = None,
+                             end_time: datetime | str | None = None) -> dict[str, Any]: ...
 
 
 # A transient answer (429, 5xx, a dropped connection) must not fail an hour-long up or destroy: the provider's
@@ -15,7 +47,7 @@ DRYRUN_MAX_ATTEMPTS = 4
 
 
 def make_client(api_url: str, *, region: str | None, profile: str | None, role_arn: str | None,
-                max_attempts: int = HOST_MAX_ATTEMPTS) -> Any:
+                max_attempts: int = HOST_MAX_ATTEMPTS) -> ApiClient:
     from ..client import ParallelClusterClient, RetryPolicy  # imported late: only the host talks to the API
 
     return ParallelClusterClient(api_url, region=region, profile=profile, role_arn=role_arn,
@@ -47,16 +79,16 @@ class HostState:
     `make_client`, the real one).
     """
 
-    def __init__(self, make_client: Callable[..., Any] | None = None) -> None:
+    def __init__(self, make_client: Callable[..., ApiClient] | None = None) -> None:
         self._make_client = make_client
         self._lock = threading.Lock()
-        self._clients: dict[tuple, Any] = {}
+        self._clients: dict[tuple, ApiClient] = {}
         self._dryruns: dict[str, list[str]] = {}
         self._adopted: dict[tuple[str | None, str], str] = {}
         self._generations: dict[str, str] = {}
 
     def client(self, api_url: str, region: str | None, profile: str | None, role_arn: str | None,
-               max_attempts: int = HOST_MAX_ATTEMPTS) -> Any:
+               max_attempts: int = HOST_MAX_ATTEMPTS) -> ApiClient:
         key = (api_url, region, profile, role_arn, max_attempts)
         with self._lock:
             if key not in self._clients:
