@@ -34,13 +34,13 @@ from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc, status_pb2  # the SDK's google.rpc
 from pulumi.runtime.proto import provider_pb2 as proto
 
-from .. import endpoint, functions, hostpool, waiter
+from .. import endpoint, hostpool, waiter
 from ..durations import duration
 from ..errors import EndpointNotConfigured, PartiallyCreated, PcImageError, ProviderError
 from ..fields import BY_NAME
 from ..walk import rebuild
 from ..lifecycle import BuildFailed, Hooks, HostState, Lifecycle, log
-from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_json, to_field
+from .schema import CONFIG_FIELDS, FROM_CONFIG, INVOKES, PACKAGE, VERSION, camel, schema_json, to_field
 
 PROGRESS_SECONDS = 5.0  # the live status line changes at once on a new status, else at most this often
 # Outputs that quote the configuration: secret when it is (ParallelCluster names the AMI after Image.Name).
@@ -424,24 +424,18 @@ class PcImageProvider(p.Provider):
         common = dict(region=args.get("region") or settings.get("region"), api_url=settings["api_url"],
                       aws_profile=settings.get("aws_profile"), role_arn=settings.get("role_arn"))
         token = request.tok
-        found: list[functions.OfficialImage] | list[functions.ImageSummary]
-        # Wire values of any type (None when absent): each function checks its own and names the argument.
-        image_status: Any = args.get("imageStatus")
-        image_id: Any = args.get("imageId")
+        invoke = INVOKES.get(token)
+        if invoke is None:
+            return p.InvokeResponse(failures=[p.CheckFailure("", f"unknown function {token!r}")])
         try:
-            if token == f"{PACKAGE}:index:getOfficialImages":
-                found = functions.get_official_images(os=args.get("os"), architecture=args.get("architecture"),
-                                                      **common)
-            elif token == f"{PACKAGE}:index:listImages":
-                found = functions.list_images(image_status, **common)
-            elif token == f"{PACKAGE}:index:getImage":
-                return p.InvokeResponse(return_value=_result(functions.get_image(image_id, **common)))
-            else:
-                return p.InvokeResponse(failures=[p.CheckFailure("", f"unknown function {token!r}")])
+            # Wire values of any type (None when absent): each function checks its own and names the argument.
+            answer = invoke.call(**invoke.arguments(args), **common)
         except (ValueError, PcImageError) as exc:  # the functions' names and arguments, as this package spells them
             text = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: camel(m.group(0)), str(exc))
             return p.InvokeResponse(failures=[p.CheckFailure("", text)])
-        return p.InvokeResponse(return_value={"images": PropertyValue([PropertyValue(_result(i)) for i in found])})
+        if not invoke.many:
+            return p.InvokeResponse(return_value=_result(answer))
+        return p.InvokeResponse(return_value={"images": PropertyValue([PropertyValue(_result(i)) for i in answer])})
 
     async def invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
         return await self._run(self._quick, "", self._invoke, request)
