@@ -94,7 +94,7 @@ PREVIOUS_CONFIGURATION = "previous-configuration"  # this resource's image, buil
 FOREIGN = "foreign"  # someone else's image (or one whose configuration cannot be read)
 
 
-def adoption(existing: Existing, *, owner: str, generation: str, adopt_existing: bool,
+def adoption(existing: Existing, *, owner: str | None, generation: str | None, adopt_existing: bool,
              started_here: bool = False) -> str:
     """Decide, from the image's tags alone, whether the image holding the id may be adopted.
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import endpoint
-from .values import Hooks
+from .values import Settings, Hooks
 from .state import ApiClient, HostState
 
 
@@ -20,13 +20,13 @@ class Base:
         self.hooks = hooks or Hooks()
         self.state = state if state is not None else HostState()
 
-    def _api_url(self, s: dict) -> str:
-        return endpoint.resolve_api_url(s["api_url"], config=self.stack_config)
+    def _api_url(self, s: Settings) -> str:
+        return endpoint.resolve_api_url(s.api_url, config=self.stack_config)
 
-    def _client(self, s: dict) -> ApiClient:
+    def _client(self, s: Settings) -> ApiClient:
         # Signed for the API's own region (host name, else the session's): the image region is a query
         # parameter on every call, and may differ from where the API is deployed.
-        return self.state.client(self._api_url(s), None, s["aws_profile"], s["role_arn"])
+        return self.state.client(self._api_url(s), None, s.aws_profile, s.role_arn)
 
     def _observed(self, phase: str, poll: Callable[[], dict]) -> Callable[[], dict]:
         """`poll`, with each answer shown to the progress hook (if any)."""

@@ -14,7 +14,7 @@ from .. import config, endpoint, identity
 from ..errors import (ApiError, AuthError, BadRequestError, ConflictError, DryrunSucceeded, EndpointNotConfigured,
                       TransportError)
 from ..fields import BY_NAME, INPUTS
-from .values import (log, PROVIDER_KEY, UNFINISHED, Failure, Checked, Plan, is_unknown, settings, DERIVED,
+from .values import (Settings, log, PROVIDER_KEY, UNFINISHED, Failure, Checked, Plan, is_unknown, settings, DERIVED,
                      canonical_or_none, same_value, build_doc, same_build, unusable)
 from .state import DRYRUN_MAX_ATTEMPTS
 from .messages import Redactor, at_least, log_validation_messages
@@ -97,7 +97,7 @@ class Checking(Base):
         value = inputs.get("image_configuration")
         if value is None or is_unknown(value):
             return []
-        redact = Redactor(inputs)
+        redact = Redactor(inputs.get("secret_configuration"), value)
         try:
             doc = config.load(value)
         except config.ConfigError as exc:
@@ -119,31 +119,31 @@ class Checking(Base):
         return canonical_or_none(olds.get("image_configuration")) != config.canonical(
             inputs["image_configuration"])
 
-    def _dryrun(self, s: dict) -> list[Failure]:
+    def _dryrun(self, s: Settings) -> list[Failure]:
         """Ask the API whether the build would be accepted; unreachable is a warning, not a failure."""
         try:
             api_url = self._api_url(s)
             doc_text = config.dump(build_doc(s, dryrun=True))
         except EndpointNotConfigured as exc:
-            log.warning("image %s: configuration not validated against the API: %s", s["image_id"], exc)
+            log.warning("image %s: configuration not validated against the API: %s", s.image_id, exc)
             return []
         key = hashlib.sha256(json.dumps(
-            [api_url, s["region"], doc_text, s["suppress_validators"], s["validation_failure_level"]]
+            [api_url, s.region, doc_text, s.suppress_validators, s.validation_failure_level]
         ).encode()).hexdigest()
         cached = self.state.dryrun_answer(key)
         if cached is not None:
             return [Failure("image_configuration", reason) for reason in cached]
-        client = self.state.client(api_url, None, s["aws_profile"], s["role_arn"], DRYRUN_MAX_ATTEMPTS)
-        redact = Redactor(s)
+        client = self.state.client(api_url, None, s.aws_profile, s.role_arn, DRYRUN_MAX_ATTEMPTS)
+        redact = Redactor(s.secret_configuration, s.image_configuration)
 
         def dryrun(image_id: str) -> None:
-            client.build_image(image_id, doc_text, suppress_validators=s["suppress_validators"] or None,
-                               validation_failure_level=s["validation_failure_level"], dryrun=True,
-                               rollback_on_failure=s["rollback_on_failure"], region=s["region"])
+            client.build_image(image_id, doc_text, suppress_validators=s.suppress_validators or None,
+                               validation_failure_level=s.validation_failure_level, dryrun=True,
+                               rollback_on_failure=s.rollback_on_failure, region=s.region)
 
         try:
             try:
-                dryrun(s["image_id"])
+                dryrun(s.image_id)
             except ConflictError:
                 # AWS checks that the id is free before it validates anything: the 409 says nothing about the
                 # configuration. A dry run creates nothing, so validate it under a throwaway id.
@@ -151,19 +151,19 @@ class Checking(Base):
             reasons: list[str] = []  # 202 to a dry run is odd but means "accepted"
         except DryrunSucceeded as exc:
             reasons = []
-            log_validation_messages(s["image_id"], exc.body, redact)
+            log_validation_messages(s.image_id, exc.body, redact)
         except BadRequestError as exc:
             # The API lists every finding: those below validation_failure_level are notes, not why it failed.
-            failing = [e for e in exc.validation_errors if at_least(e.get("level"), s["validation_failure_level"])]
+            failing = [e for e in exc.validation_errors if at_least(e.get("level"), s.validation_failure_level)]
             notes = [e for e in exc.validation_errors if e not in failing]
-            log_validation_messages(s["image_id"], {"validationMessages": notes}, redact)
+            log_validation_messages(s.image_id, {"validationMessages": notes}, redact)
             reasons = [redact(f"{e.get('type', 'validation')} ({e.get('level', 'ERROR')}): {e.get('message')}")
                        for e in failing] or [redact(f"the API rejected the configuration: {exc.message}")]
         except AuthError as exc:  # no credentials, a wrong stage, the wrong signing region: `up` would fail too
-            return [Failure("api_url", redact(f"the API refused the dry run of image {s['image_id']}: {exc}"))]
+            return [Failure("api_url", redact(f"the API refused the dry run of image {s.image_id}: {exc}"))]
         except (ApiError, TransportError) as exc:  # unreachable, throttled, 5xx: uncertain, and not the config's fault
             log.warning("image %s: could not validate the configuration against the API (%s); "
-                        "`pulumi up` will report any problem when it builds", s["image_id"], redact(str(exc)))
+                        "`pulumi up` will report any problem when it builds", s.image_id, redact(str(exc)))
             return []
         self.state.remember_dryrun(key, reasons)
         return [Failure("image_configuration", reason) for reason in reasons]

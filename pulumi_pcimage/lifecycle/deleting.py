@@ -10,6 +10,7 @@ from ..durations import duration
 from ..errors import (BadRequestError, DeleteFailed, DeleteRefused,
                       NotFoundError)
 from .state import ApiClient
+from .values import Settings
 from .messages import reasons_of, UNDECLARED, refused_delete
 from .base import Base
 
@@ -17,13 +18,13 @@ from .base import Base
 class Deleting(Base):
     """Delete's part: one image, within one deadline, whoever asked (the engine, or a create cleaning up)."""
 
-    def _delete_and_wait(self, client: ApiClient, s: dict, image_id: str, *, timeout: float, case: str) -> None:
+    def _delete_and_wait(self, client: ApiClient, s: Settings, image_id: str, *, timeout: float, case: str) -> None:
         """Delete the image and wait until it is gone. `case`: whose delete it is (REPLACED, UNDECLARED, CLEANUP),
         which decides what a refusal advises."""
-        region, start = s["region"], time.monotonic()
+        region, start = s.region, time.monotonic()
         again = "`pulumi destroy`" if case == UNDECLARED else "`pulumi up`"
         limit = (f"the delete timeout ({duration(timeout)}, customTimeouts)" if self.hooks.delete_timeout
-                 else f"delete_timeout_minutes={s['delete_timeout_minutes']:g}")
+                 else f"delete_timeout_minutes={s.delete_timeout_minutes:g}")
 
         def left() -> float:
             return max(0.0, timeout - (time.monotonic() - start))
@@ -48,7 +49,7 @@ class Deleting(Base):
             return
         for attempt in (1, 2):
             try:
-                client.delete_image(image_id, region=region, force=s["force_delete"])
+                client.delete_image(image_id, region=region, force=s.force_delete)
                 break
             except NotFoundError:
                 return
@@ -61,7 +62,7 @@ class Deleting(Base):
                 if building and attempt == 1:
                     settle()
                     continue
-                raise DeleteRefused(refused_delete(image_id, region, exc.message.rstrip(". "), s["force_delete"],
+                raise DeleteRefused(refused_delete(image_id, region, exc.message.rstrip(". "), s.force_delete,
                                                     case)) from exc
         try:
             outcome = waiter.wait(self._observed("delete", lambda: client.describe_image(image_id, region=region)),

@@ -15,11 +15,11 @@ class Redactor:
 
     MIN_CHARS = 3  # shorter values are no secret, and masking them would garble every sentence
 
-    def __init__(self, s: dict):
+    def __init__(self, secret_configuration: Any, image_configuration: Any):
         self.values: list[str] = []
-        if s.get("secret_configuration") and isinstance(s.get("image_configuration"), (str, dict)):
+        if secret_configuration and isinstance(image_configuration, (str, dict)):
             try:
-                doc = config.load(s["image_configuration"])
+                doc = config.load(image_configuration)
             except config.ConfigError:
                 doc = None
             found = leaves(doc) if doc is not None else ()

@@ -79,13 +79,43 @@ def is_unknown(value: Any) -> bool:
     return any(isinstance(item, Unknown) for item in leaves(value))
 
 
-def settings(props: dict) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Settings:
+    """A resource's inputs as the lifecycle reads them: one attribute per input field of the field table
+    (`fields.INPUTS`, in its order; tests/unit/test_fields.py holds them equal), defaults filled in, numbers
+    normalised. Check has made sure of the values before any operation reads them (image_id and region are set)."""
+
+    image_configuration: Any  # YAML text, or a mapping
+    image_id: str
+    region: str
+    api_url: str | None
+    aws_profile: str | None
+    role_arn: str | None
+    suppress_validators: list[str]
+    validation_failure_level: str
+    rollback_on_failure: bool
+    force_delete: bool
+    build_timeout_minutes: float
+    delete_timeout_minutes: float
+    validate_on_preview: bool
+    keep_failed_image: bool
+    adopt_existing: bool
+    owner: str | None
+    generation: str | None
+    secret_configuration: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as the field table names them (what `outputs` starts from)."""
+        return {f.name: getattr(self, f.name) for f in INPUTS}
+
+
+def settings(props: dict) -> Settings:
     """Every input field of `props`, defaults filled in and numbers normalised."""
-    result = {}
+    values = {}
     for f in INPUTS:
         value = props.get(f.name)
-        result[f.name] = f.normalise(f.default if value is None else value)
-    return result
+        values[f.name] = f.normalise(f.default if value is None else value)
+    return Settings(**values)
 
 
 def outputs(inputs: dict[str, Any], described: dict | None) -> dict[str, Any]:
@@ -125,13 +155,13 @@ def same_value(f: Field, old: Any, new: Any) -> bool:
     return f.normalise(old) == f.normalise(new)
 
 
-def build_doc(s: dict, *, dryrun: bool = False) -> dict:
+def build_doc(s: Settings, *, dryrun: bool = False) -> dict:
     """The configuration as sent to build_image: the user's, with this resource's owner and generation tags.
 
     A dry run carries a placeholder of the same length for the generation, so its answer can be cached."""
-    doc = config.load(s["image_configuration"])
-    generation = "0" * len(s["generation"] or "") if dryrun else s["generation"]
-    return config.with_owner(doc, s["owner"], generation) if s["owner"] else doc
+    doc = config.load(s.image_configuration)
+    generation = "0" * len(s.generation or "") if dryrun else s.generation
+    return config.with_owner(doc, s.owner, generation) if s.owner else doc
 
 
 def same_build(old: dict, new: dict) -> bool:
