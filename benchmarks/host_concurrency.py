@@ -53,8 +53,9 @@ class EmulatorProcess:
                 self.close()
                 raise SystemExit("the emulator did not start")
             time.sleep(0.05)
-        base = f"http://127.0.0.1:{port_file.read_text().strip()}"
-        self.url, self.control = f"{base}/prod", EmulatorControl(base, timeout=60)
+        # The control routes need the emulator's token, written next to the port file (before it).
+        self.control = EmulatorControl.from_port_file(port_file, timeout=60)
+        self.url = f"{self.control.base_url}/prod"
 
     def close(self) -> None:
         self.process.terminate()

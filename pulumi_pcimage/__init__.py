@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # Loaded on first use so that `pulumi_pcimage.emulator` (and the client) never import the Pulumi SDK.
 _LAZY = {

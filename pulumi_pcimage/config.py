@@ -16,6 +16,8 @@ from typing import Any, TypeGuard
 import yaml
 
 from . import pcluster_schema
+from .errors import ConfigError
+from .walk import rebuild
 
 PARENT_IMAGE_PATTERN = re.compile(r"^(ami-|arn:)")
 
@@ -24,14 +26,6 @@ PARENT_IMAGE_PATTERN = re.compile(r"^(ami-|arn:)")
 OWNER_TAG = "pulumi-pcimage:owner"
 GENERATION_TAG = "pulumi-pcimage:generation"
 MARKER_TAGS = (OWNER_TAG, GENERATION_TAG)
-
-
-class ConfigError(ValueError):
-    """The configuration is not YAML describing a mapping. `public` says the same without quoting the text."""
-
-    def __init__(self, message: str, public: str | None = None):
-        super().__init__(message)
-        self.public = public or message
 
 
 @dataclass(frozen=True)
@@ -197,13 +191,8 @@ def canonical(value: str | dict) -> str:
 
 def _whole_numbers(node: Any) -> Any:
     """`node` with every integral float as an int (load has bounded the depth)."""
-    if isinstance(node, dict):
-        return {key: _whole_numbers(item) for key, item in node.items()}
-    if isinstance(node, list):
-        return [_whole_numbers(item) for item in node]
-    if isinstance(node, float) and node.is_integer():
-        return int(node)
-    return node
+    return rebuild(node, lambda leaf: int(leaf) if isinstance(leaf, float) and leaf.is_integer() else leaf,
+                   containers=(dict, list))
 
 
 def canonical_json(value: str | dict) -> str:

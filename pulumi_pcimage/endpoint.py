@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from pulumi_pcimage.errors import EndpointNotConfigured
 
@@ -158,3 +158,13 @@ def stack_invoke_url(stack_name: str, *, region: str | None = None, session: Any
         if output.get("OutputKey") == STACK_OUTPUT:
             return output["OutputValue"]
     raise EndpointNotConfigured(f"{where} has no output {STACK_OUTPUT}: is it the ParallelCluster API stack?")
+
+
+def host_of(url: str, base: str | None = None) -> str:
+    """scheme://host[:port] of `url` (resolved against `base`): never its path or query, which may carry a signature."""
+    try:
+        parts = urlsplit(urljoin(base, url) if base else url)
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}" if parts.hostname \
+            else "(no host)"
+    except ValueError:
+        return "(an unreadable URL)"

@@ -1,18 +1,35 @@
-"""One exception hierarchy for everything the ParallelCluster API can answer.
+"""Every error pulumi_pcimage raises, under one base: `PcImageError`.
 
-Each class is keyed by HTTP status so callers branch on the type, never on numbers. Every error
-keeps the status, the API's message and the decoded body (or the raw text when it was not JSON).
+- What the ParallelCluster API can answer: one class per HTTP status, so callers branch on the type, never on
+  numbers. Every error keeps the status, the API's message and the decoded body (or the raw text when it was not
+  JSON).
+- What the provider itself concludes: a configuration it cannot read, a wait that ended without an answer, a build
+  or a delete that failed, an image id taken by another, and what a face shows the engine.
+
+The emulator keeps its own (it imports nothing from the provider side), and so does the test harness
+(`pulumi_pcimage.testing`), whose errors are about the engine model, not about images.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pulumi_pcimage.durations import duration
 from pulumi_pcimage.redact import redact_value
 
 
 class PcImageError(Exception):
     """Base of every error raised by pulumi_pcimage."""
+
+
+class ConfigError(PcImageError, ValueError):
+    """The configuration is not YAML describing a mapping. `public` says the same without quoting the text.
+
+    Also a ValueError, as it always was: code that catches ValueError around `config.load` still catches it."""
+
+    def __init__(self, message: str, public: str | None = None):
+        super().__init__(message)
+        self.public = public or message
 
 
 class EndpointNotConfigured(PcImageError):
@@ -139,3 +156,69 @@ def error_class_for(status: int) -> type[ApiError]:
     if status >= 500:
         return InternalServiceError
     return UnexpectedResponseError
+
+
+# ---------------------------------------------------------------- waiting
+
+class WaitTimeout(PcImageError):
+    def __init__(self, what: str, seconds: float, last_status: str | None):
+        self.what, self.seconds, self.last_status = what, seconds, last_status
+        super().__init__(f"gave up waiting for {what} after {duration(seconds)} "
+                         f"(last status: {last_status or 'unknown'})")
+
+
+class Cancelled(PcImageError):
+    """The engine asked the provider to stop (Ctrl-C): the wait ended early; the operation goes on server-side."""
+
+    def __init__(self, what: str, elapsed: float, last_status: str | None):
+        self.what, self.elapsed, self.last_status = what, elapsed, last_status
+        super().__init__(f"stopped waiting for {what} after {duration(elapsed)} (cancelled; last status: "
+                         f"{last_status or 'unknown'})")
+
+
+# ---------------------------------------------------------------- the lifecycle's conclusions
+
+class ImageClash(PcImageError):
+    """The image id is taken by an image this resource may not adopt."""
+
+
+class BuildFailed(PcImageError):
+    """The build ended in BUILD_FAILED, vanished, timed out or was cancelled.
+
+    `outputs`: the resource's outputs when the image still exists at the API (a build still running after a
+    timeout or a cancel, a failed build kept or not deletable), else None. A face that can keep a partly created
+    resource in the state (a package provider's partial failure) keeps them, so that `pulumi destroy` deletes the
+    image and the next `pulumi up` resumes the build instead of starting another."""
+
+    def __init__(self, message: str, outputs: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.outputs = outputs
+
+
+class DeleteFailed(PcImageError):
+    """The image could not be deleted."""
+
+
+class DeleteRefused(DeleteFailed):
+    """The API refused the delete (an AMI in use or shared, mostly); the message says what to do next."""
+
+
+# ---------------------------------------------------------------- what a face shows the engine
+
+class ProviderError(PcImageError):
+    """A lifecycle error as `pulumi up` shows it: the message, which says what happened and what to do.
+
+    The SDK's server appends the Python traceback of any exception to the message the user reads; it finds it
+    through `__traceback__`, which this class reports as None (the interpreter keeps the real one for itself)."""
+
+    __traceback__ = property(lambda self: None, lambda self, value: None)
+
+
+class PartiallyCreated(ProviderError):
+    """A create (or the update resuming it) failed after the image came to exist at the API: the engine keeps the
+    resource in the state with these outputs and the message as its initialization error (a partial failure).
+    `properties` are the package face's wire values (`pulumi.provider.experimental.property_value.PropertyValue`)."""
+
+    def __init__(self, message: str, image_id: str, properties: dict[str, Any]):
+        super().__init__(message)
+        self.image_id, self.properties = image_id, properties

@@ -24,7 +24,7 @@ import pulumi
 
 from . import endpoint
 from .fields import ARCHITECTURES, BY_NAME, IMAGE_BUILD_STATUSES, IMAGE_ID_PATTERN
-from .lifecycle import client_for
+from .lifecycle import ApiClient, HostState
 
 # Filter values the released API (aws-parallelcluster 3.16.1, pcluster/constants.py) accepts for list_official_images;
 # the spec itself leaves them as free strings and the server answers 400 for others.
@@ -33,6 +33,15 @@ SUPPORTED_ARCHITECTURES = ARCHITECTURES
 IMAGE_STATUSES = ("AVAILABLE", "PENDING", "FAILED")  # ImageStatusFilteringOption
 
 T = TypeVar("T")
+
+# The clients of this program's get_* calls: the program side's own state (a program is one process).
+_host = HostState()
+
+
+def forget_clients() -> None:
+    """Drop the clients the get_* functions built: the next call builds new ones and reads credentials afresh."""
+    global _host
+    _host = HostState()
 
 
 class _Dataclass(Protocol):
@@ -155,7 +164,7 @@ def _check(function: str, name: str, value: Any, *, choices: tuple[str, ...] = (
 
 
 def _client(function: str, region: str | None, api_url: str | None, aws_profile: str | None,
-            role_arn: str | None) -> Any:
+            role_arn: str | None) -> ApiClient:
     """The shared client for these settings; the endpoint and default region are resolved as CustomImage's.
 
     The client is built for the default region, not `region`: for an API whose host name does not tell its
@@ -166,7 +175,7 @@ def _client(function: str, region: str | None, api_url: str | None, aws_profile:
                         ("role_arn", role_arn)):
         _check(function, name, value, pattern=BY_NAME[name].pattern)
     url = endpoint.resolve_api_url(api_url, config=pulumi.Config(endpoint.NAMESPACE))
-    return client_for(url, endpoint.default_region(None, pulumi.Config("aws").get("region")), aws_profile, role_arn)
+    return _host.client(url, endpoint.default_region(None, pulumi.Config("aws").get("region")), aws_profile, role_arn)
 
 
 def _invoke_output(function: Callable[..., T], args: dict[str, Any]) -> pulumi.Output[T]:

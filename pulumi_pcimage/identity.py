@@ -100,7 +100,7 @@ class Verdict(enum.Enum):
 ADOPT, REPLACED_GENERATION, PREVIOUS_CONFIGURATION, FOREIGN = Verdict
 
 
-def adoption(existing: Existing, *, owner: str, generation: str, adopt_existing: bool,
+def adoption(existing: Existing, *, owner: str | None, generation: str | None, adopt_existing: bool,
              started_here: bool = False) -> Verdict:
     """Decide, from the image's tags alone, whether the image holding the id may be adopted.
 

@@ -1,4 +1,4 @@
-"""The CustomImage dynamic provider: `pulumi.dynamic`'s face of the lifecycle core (`lifecycle.py`).
+"""The CustomImage dynamic provider: `pulumi.dynamic`'s face of the lifecycle core (`lifecycle/`).
 
 The instance is pickled (by reference: this module is importable) into every resource's `__provider` state, so it
 holds no settings at all: everything comes from the resource's inputs. It only translates between the SDK's
@@ -15,7 +15,7 @@ from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateR
                             ResourceProvider, UpdateResult)
 
 from . import config, hostpool
-from .lifecycle import Declared, Lifecycle, is_unknown, log
+from .lifecycle import HostState, Lifecycle, is_unknown, log
 
 
 class CustomImageProvider(ResourceProvider):
@@ -26,10 +26,11 @@ class CustomImageProvider(ResourceProvider):
         self._stack_config = req.config
 
     def _core(self) -> Lifecycle:
-        # The host keeps one configured instance per process (one deployment): what its Checks saw lives here.
-        # Created on first use, in the host (never in the program, so never pickled into the state).
-        declared = vars(self).setdefault("_declared", Declared())
-        return Lifecycle(getattr(self, "_stack_config", None), declared=declared)
+        # The host keeps one configured instance per process (one deployment, `_PROVIDER_CACHE` in the SDK's
+        # host): what the process remembers lives here. Created on first use, in the host (never in the program,
+        # so never pickled into the state).
+        state = vars(self).setdefault("_state", HostState())
+        return Lifecycle(getattr(self, "_stack_config", None), state=state)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = self._core().check(olds, news)

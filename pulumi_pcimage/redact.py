@@ -14,6 +14,8 @@ import re
 import threading
 from typing import Any
 
+from .walk import rebuild
+
 REDACTED = "REDACTED"
 
 # name=value, name: value, 'name': b'value', "name": "value" — query strings, headers, canonical requests,
@@ -36,15 +38,13 @@ def redact(text: str) -> str:
 
 def redact_value(value: Any) -> Any:
     """A decoded JSON value (or text) with secrets redacted in every string; the value itself when none was found."""
+    return rebuild(value, _redact_leaf, containers=(dict, list), keep_unchanged=True)
+
+
+def _redact_leaf(value: Any) -> Any:
     if isinstance(value, str):
         redacted = redact(value)
         return value if redacted == value else redacted
-    if isinstance(value, dict):
-        items = {key: redact_value(item) for key, item in value.items()}
-        return value if all(items[key] is value[key] for key in value) else items
-    if isinstance(value, list):
-        elements = [redact_value(item) for item in value]
-        return value if all(new is old for new, old in zip(elements, value, strict=True)) else elements
     return value
 
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from collections.abc import Callable
 
-from .errors import InternalServiceError, NotFoundError, PcImageError, ThrottledError, TransportError
+from .durations import duration
+from .errors import (Cancelled, InternalServiceError, NotFoundError, ThrottledError, TransportError,
+                     WaitTimeout)
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +99,6 @@ class Backoff:
         return cls(scale=scale)
 
 
-class WaitTimeout(PcImageError):
-    def __init__(self, what: str, seconds: float, last_status: str | None):
-        self.what, self.seconds, self.last_status = what, seconds, last_status
-        super().__init__(f"gave up waiting for {what} after {_duration(seconds)} "
-                         f"(last status: {last_status or 'unknown'})")
-
-
-class Cancelled(PcImageError):
-    """The engine asked the provider to stop (Ctrl-C): the wait ended early; the operation goes on server-side."""
-
-    def __init__(self, what: str, elapsed: float, last_status: str | None):
-        self.what, self.elapsed, self.last_status = what, elapsed, last_status
-        super().__init__(f"stopped waiting for {what} after {_duration(elapsed)} (cancelled; last status: "
-                         f"{last_status or 'unknown'})")
-
-
 @dataclass
 class Outcome:
     state: State  # "success" or "failure"
@@ -138,10 +124,10 @@ class Progress:
 
     def __call__(self, status: str | None, elapsed: float) -> None:
         if status != self._last_status:
-            self.logger.info("%s: %s after %s", self.what, status or "not found", _duration(elapsed))
+            self.logger.info("%s: %s after %s", self.what, status or "not found", duration(elapsed))
             self._last_status, self._last_report = status, elapsed
         elif elapsed - self._last_report >= self.interval:
-            self.logger.info("%s: still %s after %s", self.what, status, _duration(elapsed))
+            self.logger.info("%s: still %s after %s", self.what, status, duration(elapsed))
             self._last_report = elapsed
 
 
@@ -192,14 +178,3 @@ def wait(poll: Callable[[], dict], acceptors: tuple[Acceptor, ...], *, timeout: 
             cancel.wait(delay)  # a cancel ends the sleep; the loop's first line raises Cancelled
         else:
             sleep(delay)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"

@@ -1,7 +1,8 @@
 """Mutation testing of the core modules against the fast tests (tests/unit, tests/client; see TEST_DIRS).
 
     python scripts/mutation.py                   # every core module, 2 workers
-    python scripts/mutation.py waiter lifecycle  # some modules (package.server: pulumi_pcimage/package/server.py)
+    python scripts/mutation.py waiter lifecycle  # some modules (package.server: pulumi_pcimage/package/server.py;
+                                                 # a package, lifecycle: each of its modules)
     python scripts/mutation.py --list-survivors  # print every surviving mutant, accepted ones too
 
 Each mutant is one small change to one module (a flipped comparison, a changed constant, a swapped operator,
@@ -36,8 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["config", "fields", "identity", "endpoint", "client", "waiter", "lifecycle", "redact", "provider",
-           "package.server", "package.schema"]
+MODULES = ["config", "fields", "identity", "endpoint", "client", "presigned", "waiter", "lifecycle.core",
+           "lifecycle.checking", "lifecycle.building", "lifecycle.deleting", "lifecycle.messages", "lifecycle.base",
+           "lifecycle.state", "lifecycle.values", "redact", "walk", "provider", "package.server", "package.schema"]
 # The fast tests: tests/unit, tests/client, the files of tests/security that need no host and no moto (YAML limits,
 # redaction, the presigned fetch, redirects: seconds), and docs/reference.md's field table; the rest is slow.
 TEST_DIRS = ["tests/unit", "tests/client", "tests/security/test_yaml_limits.py", "tests/security/test_redaction.py",
@@ -383,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     if options.serve:
         serve(options.serve)
         return 0
+    # a package names its modules: `lifecycle` is lifecycle.core, lifecycle.checking, ...
+    options.modules = [m for name in options.modules for m in MODULES if m == name or m.startswith(name + ".")] + [
+        name for name in options.modules if not any(m == name or m.startswith(name + ".") for m in MODULES)]
     unknown = sorted(set(options.modules) - set(MODULES))
     if unknown:
         parser.error(f"unknown module(s) {unknown}; choose from {MODULES}")
@@ -492,6 +497,10 @@ def test_files_importing(modules: list[str]) -> dict[str, list[str]]:
         dotted = module.replace("/", ".")
         name = dotted.rsplit(".", 1)[-1]
         pattern = re.compile(rf"pulumi_pcimage\.{re.escape(dotted)}\b|from pulumi_pcimage(\.\w+)* import [^\n]*\b{name}\b")
+        if "." in dotted:  # a module of a package (lifecycle.core): its package re-exports it, so importing that counts
+            parent = dotted.rsplit(".", 1)[0]
+            pattern = re.compile(rf"{pattern.pattern}|pulumi_pcimage\.{re.escape(parent)}\b"
+                                 rf"|from pulumi_pcimage import [^\n]*\b{parent.rsplit('.', 1)[-1]}\b")
         found[module] = [f for f in files if pattern.search((ROOT / f).read_text())]
     return found
 

@@ -1,4 +1,4 @@
-"""Suite-wide settings: the property-test profile, each test's tier, and a clean slate for the lifecycle's caches."""
+"""Suite-wide settings: the property-test profile, each test's tier, fresh clients for the get_* functions."""
 
 import os
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from pulumi_pcimage import lifecycle
+from pulumi_pcimage import functions
 
 # In CI (CI=true) property tests explore a fixed sequence of examples and never fail on a slow machine's timing;
 # locally they explore new examples on every run, which is how they find bugs.
@@ -95,9 +95,9 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def fresh_lifecycle_caches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The lifecycle's module-level caches start empty in every test. Its clients keep the credentials they first
-    read, keyed by URL: an emulator that reuses an earlier one's port would be signed for with that test's
-    credentials (a test of a wrong secret then saw no 403)."""
-    for name in ("_clients", "_dryruns", "_adopted"):
-        monkeypatch.setattr(lifecycle, name, {}, raising=False)
+def fresh_function_clients() -> None:
+    """The get_* functions' clients start afresh in every test (the lifecycle keeps nothing between tests: each
+    provider owns its HostState). A client keeps the credentials it first read, keyed by URL: an emulator that
+    reuses an earlier one's port would be signed for with that test's credentials (a test of a wrong secret then
+    saw no 403)."""
+    functions.forget_clients()

@@ -15,11 +15,12 @@ import typing
 from typing import Any
 
 from .. import endpoint, functions, pcluster_schema
+from .._version import __version__
 from ..fields import BY_NAME, INPUTS, OUTPUTS_ONLY, USER_INPUTS, Field
 
 PACKAGE = "pcimage"
 RESOURCE = f"{PACKAGE}:index:CustomImage"
-VERSION = "0.1.0"
+VERSION = __version__
 # Names reserved for publishing; nothing is published under them yet (docs/installation-configuration.md: install
 # routes, what publishing would take).
 REPOSITORY = "https://github.com/pulumi-pcimage/pcimage"
@@ -229,27 +230,46 @@ CONFIG_FIELDS = {name: field for name, _, field in CONFIG}
 # The resource's fields whose default comes from the provider configuration.
 FROM_CONFIG = {"api_url": endpoint.CONFIG_API_URL, "region": "region", "aws_profile": "profile", "role_arn": "roleArn"}
 
-FUNCTIONS: dict[str, tuple[str | None, type, str]] = {
-    # token -> (docstring, result type, how many: "list" or "one")
-    f"{PACKAGE}:index:getOfficialImages": (functions.get_official_images.__doc__, functions.OfficialImage, "list"),
-    f"{PACKAGE}:index:listImages": (functions.list_images.__doc__, functions.ImageSummary, "list"),
-    f"{PACKAGE}:index:getImage": (functions.get_image.__doc__, functions.ImageInfo, "one"),
-}
+@dataclasses.dataclass(frozen=True)
+class Invoke:
+    """A function the package serves, declared once: its schema (`FUNCTIONS`, `FUNCTION_ARGS`) and the plugin's
+    dispatch (`package/server.py`) both read it."""
+
+    token: str
+    call: typing.Callable[..., Any]  # the Python function: its arguments are `args` in snake_case, then region etc.
+    result: type
+    many: bool  # a list of `result` (the schema's `images`), or one
+    # argument as the schema spells it -> (description, allowed values, required); `region` is every function's
+    args: dict[str, tuple[str, tuple[str, ...], bool]]
+
+    def arguments(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The function's own keyword arguments (not region) from the invoke's, None where absent."""
+        return {_snake(name): values.get(name) for name in self.args if name != "region"}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), name)
+
+
 _REGION_ARG = ("The region whose images are meant. Omitted: the provider's `region`, else AWS_REGION / "
                "AWS_DEFAULT_REGION, else the profile's region, else the API's own region.")
-FUNCTION_ARGS: dict[str, dict[str, tuple[str, tuple[str, ...], bool]]] = {
-    # token -> argument -> (description, allowed values, required)
-    f"{PACKAGE}:index:getOfficialImages": {
+INVOKES: dict[str, Invoke] = {invoke.token: invoke for invoke in (
+    Invoke(f"{PACKAGE}:index:getOfficialImages", functions.get_official_images, functions.OfficialImage, True, {
         "os": ("Only images of this operating system.", functions.SUPPORTED_OSES, False),
         "architecture": ("Only images of this architecture.", functions.SUPPORTED_ARCHITECTURES, False),
-        "region": (_REGION_ARG, (), False)},
-    f"{PACKAGE}:index:listImages": {
+        "region": (_REGION_ARG, (), False)}),
+    Invoke(f"{PACKAGE}:index:listImages", functions.list_images, functions.ImageSummary, True, {
         "imageStatus": ("Which images: built, building or failed.", functions.IMAGE_STATUSES, True),
-        "region": (_REGION_ARG, (), False)},
-    f"{PACKAGE}:index:getImage": {
+        "region": (_REGION_ARG, (), False)}),
+    Invoke(f"{PACKAGE}:index:getImage", functions.get_image, functions.ImageInfo, False, {
         "imageId": ("The image id.", (), True),
-        "region": (_REGION_ARG, (), False)},
-}
+        "region": (_REGION_ARG, (), False)}),
+)}
+# The schema's views of the registry: token -> (docstring, result type, "list" or "one"); token -> arguments.
+FUNCTIONS: dict[str, tuple[str | None, type, str]] = {
+    token: (invoke.call.__doc__, invoke.result, "list" if invoke.many else "one") for token, invoke in INVOKES.items()}
+FUNCTION_ARGS: dict[str, dict[str, tuple[str, tuple[str, ...], bool]]] = {
+    token: invoke.args for token, invoke in INVOKES.items()}
 LIST_RESULTS = {functions.OfficialImage: "The official images, in the API's order.",
                 functions.ImageSummary: "The images, across all pages of the API's answer."}
 

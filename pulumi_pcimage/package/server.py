@@ -21,7 +21,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import grpc
 from google.protobuf import any_pb2
@@ -34,11 +34,13 @@ from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc, status_pb2  # the SDK's google.rpc
 from pulumi.runtime.proto import provider_pb2 as proto
 
-from .. import endpoint, functions, hostpool, waiter
-from ..errors import EndpointNotConfigured, PcImageError
+from .. import endpoint, hostpool, waiter
+from ..durations import duration
+from ..errors import EndpointNotConfigured, PartiallyCreated, PcImageError, ProviderError
 from ..fields import BY_NAME
-from ..lifecycle import BuildFailed, Declared, Hooks, Lifecycle, log
-from .schema import CONFIG_FIELDS, FROM_CONFIG, PACKAGE, VERSION, camel, schema_json, to_field
+from ..walk import rebuild
+from ..lifecycle import BuildFailed, Hooks, HostState, Lifecycle, log
+from .schema import CONFIG_FIELDS, FROM_CONFIG, INVOKES, PACKAGE, VERSION, camel, schema_json, to_field
 
 PROGRESS_SECONDS = 5.0  # the live status line changes at once on a new status, else at most this often
 # Outputs that quote the configuration: secret when it is (ParallelCluster names the AMI after Image.Name).
@@ -50,27 +52,29 @@ _urn: contextvars.ContextVar[str] = contextvars.ContextVar("pcimage_urn", defaul
 
 def plain(value: PropertyValue) -> Any:
     """A PropertyValue as the lifecycle's plain values (unknowns as `pulumi.output.Unknown`, secrets unwrapped)."""
+    return rebuild(value, open=_content)
+
+
+def _content(value: PropertyValue) -> Any:
     inner = value.value
     # The engine sends an unknown as rpc.UNKNOWN's string, which PropertyValue.unmarshal (3.272) keeps as a str.
-    if isinstance(inner, Computed) or inner == rpc.UNKNOWN:
-        return Unknown()
-    if isinstance(inner, (tuple, list)):
-        return [plain(item) for item in inner]
-    if isinstance(inner, Mapping):
-        return {key: plain(item) for key, item in inner.items()}
-    return inner
+    return Unknown() if isinstance(inner, Computed) or inner == rpc.UNKNOWN else inner
 
 
 def wire(value: Any, secret: bool = False) -> PropertyValue:
+    """Plain values as PropertyValues (numbers as floats, unknowns as the engine spells them); `secret` marks the
+    whole value."""
+    node = rebuild(value, _wire_leaf, mapping=lambda items: PropertyValue({str(k): v for k, v in items.items()}),
+                   sequence=PropertyValue, containers=(dict, list, tuple))
+    return PropertyValue(node.value, is_secret=True) if secret else node
+
+
+def _wire_leaf(value: Any) -> PropertyValue:
     if isinstance(value, Unknown):  # as the engine spells it: PropertyValue.marshal (3.272) rejects Computed
-        return PropertyValue(rpc.UNKNOWN, is_secret=secret)
-    if isinstance(value, dict):
-        return PropertyValue({str(k): wire(v) for k, v in value.items()}, is_secret=secret)
-    if isinstance(value, (list, tuple)):
-        return PropertyValue([wire(v) for v in value], is_secret=secret)
+        return PropertyValue(rpc.UNKNOWN)
     if isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    return PropertyValue(value, is_secret=secret)
+    return PropertyValue(value)
 
 
 def inputs_of(props: dict[str, PropertyValue]) -> tuple[dict[str, Any], set[str]]:
@@ -97,24 +101,6 @@ def camel_text(text: str) -> str:
         if "_" in name:
             text = text.replace(name, camel(name))
     return text
-
-
-class ProviderError(PcImageError):
-    """A lifecycle error as `pulumi up` shows it: the message, which says what happened and what to do.
-
-    The SDK's server appends the Python traceback of any exception to the message the user reads; it finds it
-    through `__traceback__`, which this class reports as None (the interpreter keeps the real one for itself)."""
-
-    __traceback__ = property(lambda self: None, lambda self, value: None)
-
-
-class PartiallyCreated(ProviderError):
-    """A create (or the update resuming it) failed after the image came to exist at the API: the engine keeps the
-    resource in the state with these outputs and the message as its initialization error (a partial failure)."""
-
-    def __init__(self, message: str, image_id: str, properties: dict[str, PropertyValue]):
-        super().__init__(message)
-        self.image_id, self.properties = image_id, properties
 
 
 # ---------------------------------------------------------------- the engine's Log
@@ -152,7 +138,7 @@ class _ToEngine(logging.Handler):
         self.engine(self.format(record), urn=_urn.get(), severity=severity)
 
 
-class Progress:
+class StatusLine:
     """The live status line of one resource while its image builds or is deleted."""
 
     def __init__(self, engine: EngineLog, urn: str, image_id: str | None):
@@ -167,7 +153,7 @@ class Progress:
             return
         self._shown = (status, stage, now)
         doing = "building" if phase == "build" else "deleting"
-        text = f"{doing} image {self.image_id}: {status or 'not found'}, {waiter._duration(elapsed)} elapsed"
+        text = f"{doing} image {self.image_id}: {status or 'not found'}, {duration(elapsed)} elapsed"
         self.engine(text + (f", Image Builder: {stage}" if stage else ""), urn=self.urn, ephemeral=True)
 
 
@@ -179,7 +165,7 @@ class PcImageProvider(p.Provider):
         self.secret_settings: set[str] = set()  # which of them are secrets: so are the inputs they fill
         self.cancelled = threading.Event()
         self._api_urls: dict[tuple, str] = {}
-        self.declared = Declared()  # what this deployment's Checks saw: which deletes are of replaced images
+        self.state = HostState()  # what this process remembers: clients, dry runs, adoptions, declared generations
         self._lock = threading.Lock()
         self.engine = EngineLog(engine_address)
         log.addHandler(_ToEngine(self.engine))  # logging's default format: the message alone
@@ -204,7 +190,7 @@ class PcImageProvider(p.Provider):
 
     def _core(self, hooks: Hooks | None = None) -> Lifecycle:
         stack_config = {f"{endpoint.NAMESPACE}:{key}": value for key, value in self.settings.items()}
-        return Lifecycle(stack_config, hooks, self.declared)
+        return Lifecycle(stack_config, hooks, self.state)
 
     # ------------------------------------------------------------ schema and configuration
 
@@ -350,7 +336,7 @@ class PcImageProvider(p.Provider):
     def _hooks(self, urn: str, image_id: str | None, *, create: float | None = None,
                delete: float | None = None) -> Hooks:
         # The engine's timeout 0 means the user set no customTimeouts: the inputs' minutes apply.
-        return Hooks(progress=Progress(self.engine, urn, image_id), cancel=self.cancelled,
+        return Hooks(progress=StatusLine(self.engine, urn, image_id), cancel=self.cancelled,
                      create_timeout=create or None, delete_timeout=delete or None)
 
     @staticmethod
@@ -367,7 +353,7 @@ class PcImageProvider(p.Provider):
             image_id, outs = core.create(props)
         except BuildFailed as exc:
             raise self._partly(exc, props.get("image_id"), secret) from None
-        self.engine(f"image {image_id} ready after {waiter._duration(time.monotonic() - start)}: "
+        self.engine(f"image {image_id} ready after {duration(time.monotonic() - start)}: "
                     f"{outs.get('ami_id') or 'no AMI id'} ({outs.get('image_build_status')})", urn=request.urn)
         return p.CreateResponse(resource_id=image_id, properties=wire_map(outs, secret))
 
@@ -438,24 +424,18 @@ class PcImageProvider(p.Provider):
         common = dict(region=args.get("region") or settings.get("region"), api_url=settings["api_url"],
                       aws_profile=settings.get("aws_profile"), role_arn=settings.get("role_arn"))
         token = request.tok
-        found: list[functions.OfficialImage] | list[functions.ImageSummary]
-        # Wire values of any type (None when absent): each function checks its own and names the argument.
-        image_status: Any = args.get("imageStatus")
-        image_id: Any = args.get("imageId")
+        invoke = INVOKES.get(token)
+        if invoke is None:
+            return p.InvokeResponse(failures=[p.CheckFailure("", f"unknown function {token!r}")])
         try:
-            if token == f"{PACKAGE}:index:getOfficialImages":
-                found = functions.get_official_images(os=args.get("os"), architecture=args.get("architecture"),
-                                                      **common)
-            elif token == f"{PACKAGE}:index:listImages":
-                found = functions.list_images(image_status, **common)
-            elif token == f"{PACKAGE}:index:getImage":
-                return p.InvokeResponse(return_value=_result(functions.get_image(image_id, **common)))
-            else:
-                return p.InvokeResponse(failures=[p.CheckFailure("", f"unknown function {token!r}")])
+            # Wire values of any type (None when absent): each function checks its own and names the argument.
+            answer = invoke.call(**invoke.arguments(args), **common)
         except (ValueError, PcImageError) as exc:  # the functions' names and arguments, as this package spells them
             text = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: camel(m.group(0)), str(exc))
             return p.InvokeResponse(failures=[p.CheckFailure("", text)])
-        return p.InvokeResponse(return_value={"images": PropertyValue([PropertyValue(_result(i)) for i in found])})
+        if not invoke.many:
+            return p.InvokeResponse(return_value=_result(answer))
+        return p.InvokeResponse(return_value={"images": PropertyValue([PropertyValue(_result(i)) for i in answer])})
 
     async def invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
         return await self._run(self._quick, "", self._invoke, request)

@@ -8,8 +8,9 @@ as the CLI runs it. Together with ``pulumi_pcimage.emulator.Emulator`` a whole p
 destroyed on one machine.
 """
 
+from pulumi_pcimage.testing.values import UNKNOWN, urn
 from pulumi_pcimage.testing.host import (
-    UNKNOWN, CheckResult, DiffResult, HostError, PartialFailure, ProviderHost, provider_value, urn,
+    CheckResult, DiffResult, HostError, PartialFailure, ProviderHost, provider_value,
 )
 from pulumi_pcimage.testing.engine import (
     CheckRejected, Command, Options, ResourceState, Stack, StackResource, Step,

@@ -50,13 +50,12 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grpc, status_pb2
 
-UNKNOWN = rpc.UNKNOWN
+from pulumi_pcimage.testing.values import DEFAULT_PROJECT, engine_ready, plain, project_name
+
 START_TIMEOUT = 30.0  # seconds for the host to print its port; generous for a loaded 2-core CI machine
-DEFAULT_PROJECT = "test-project"  # ProviderHost's and urn()'s project when no Pulumi.yaml names one
 LONG_CALL_MARGIN = 600.0  # seconds beyond a resource's own timeouts before a Create or Delete call is given up
 
 
@@ -134,42 +133,17 @@ def provider_value(provider: Any) -> str:
     return serialize_provider(provider)
 
 
-def _engine_ready(props: Any, unwrap_secrets: bool) -> Any:
-    """What the engine sends for plain values: Unknown objects as the UNKNOWN sentinel, secrets unwrapped when the
-    provider does not accept them."""
-    if isinstance(props, Unknown):
-        return UNKNOWN
-    if unwrap_secrets and rpc.is_rpc_secret(props):
-        return _engine_ready(rpc.unwrap_rpc_secret(props), unwrap_secrets)
-    if isinstance(props, dict):
-        return {k: _engine_ready(v, unwrap_secrets) for k, v in props.items()}
-    if isinstance(props, (list, tuple)):
-        return [_engine_ready(v, unwrap_secrets) for v in props]
-    return props
-
-
-def _plain(value: Any) -> Any:
-    """Deserialized values with ``pulumi.output.Unknown`` turned back into the UNKNOWN sentinel."""
-    if isinstance(value, Unknown):
-        return UNKNOWN
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _struct(props: dict | None, unwrap_secrets: bool) -> struct_pb2.Struct:
     # serialize_properties is a coroutine; a private loop keeps this callable from any thread.
     loop = asyncio.new_event_loop()
     try:
-        return loop.run_until_complete(rpc.serialize_properties(_engine_ready(props or {}, unwrap_secrets), {}))
+        return loop.run_until_complete(rpc.serialize_properties(engine_ready(props or {}, unwrap_secrets), {}))
     finally:
         loop.close()
 
 
 def _props(struct: struct_pb2.Struct) -> dict:
-    return _plain(rpc.deserialize_properties(struct, keep_unknowns=True))
+    return plain(rpc.deserialize_properties(struct, keep_unknowns=True))
 
 
 def _name_and_type(urn: str) -> dict:
@@ -217,7 +191,7 @@ class ProviderHost:
         # As the CLI does: the project named in the directory's Pulumi.yaml (else the harness's default).
         if project is None:
             named = project_dir is not None and (Path(project_dir) / "Pulumi.yaml").is_file()
-            project = _project_name(project_dir) if named and project_dir is not None else DEFAULT_PROJECT
+            project = project_name(project_dir) if named and project_dir is not None else DEFAULT_PROJECT
         self.project = project
         self.config = dict(config or {})
         # gRPC deadline of short calls, so a wedged host fails a test instead of hanging; Create and Delete get the
@@ -530,15 +504,3 @@ class ProviderHost:
 
     def delete_async(self, *args, **kwargs) -> futures.Future:
         return self._pool.submit(self.delete, *args, **kwargs)
-
-
-def urn(name: str, type_: str = "pulumi-python:dynamic:Resource", *, project: str = DEFAULT_PROJECT,
-        stack: str = "stack") -> str:
-    """A resource URN as the engine builds it."""
-    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
-
-
-def _project_name(project_dir: str | os.PathLike) -> str:
-    from pulumi_pcimage.testing.program import project_name  # one reader of Pulumi.yaml
-
-    return project_name(project_dir)

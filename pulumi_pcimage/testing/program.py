@@ -33,7 +33,8 @@ from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockReso
 from pulumi.runtime.settings import SETTINGS, reset_options
 
 from pulumi_pcimage.testing.engine import CheckRejected, Options, Stack, Step
-from pulumi_pcimage.testing.host import ProviderHost, _plain, urn
+from pulumi_pcimage.testing.host import ProviderHost
+from pulumi_pcimage.testing.values import plain, project_name, unwrap_secrets, urn
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"  # the type token prefix of every dynamic.Resource
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
@@ -71,15 +72,6 @@ class ProgramRun:
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}; registered: {[r.name for r in self.resources]}")
         return matches[0]
-
-
-def _unwrap_secrets(value: Any) -> Any:
-    value = rpc.unwrap_rpc_secret(value)
-    if isinstance(value, dict):
-        return {k: _unwrap_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrap_secrets(v) for v in value]
-    return value
 
 
 class _ForwardingMocks(Mocks):
@@ -179,7 +171,7 @@ class _RecordingMonitor(MockMonitor):
 
     def RegisterResourceOutputs(self, request):
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
-            self.stack_outputs = _unwrap_secrets(_plain(rpc.deserialize_properties(request.outputs, True)))
+            self.stack_outputs = unwrap_secrets(plain(rpc.deserialize_properties(request.outputs, True)))
         return empty_pb2.Empty()
 
 
@@ -201,20 +193,6 @@ def _drop_unretrieved(loop: asyncio.AbstractEventLoop, context: dict) -> None:
     # unobserved copies are noise (the SDK's language host silences them too).
     if not context.get("message", "").endswith("exception was never retrieved"):
         loop.default_exception_handler(context)
-
-
-def project_name(program_dir: str | os.PathLike) -> str:
-    """The project's name, from its Pulumi.yaml (as the CLI reads it)."""
-    import yaml
-
-    path = Path(program_dir) / "Pulumi.yaml"
-    try:
-        name = (yaml.safe_load(path.read_text()) or {}).get("name")
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot read the project name from {path}: {exc}") from None
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"{path} has no `name:`")
-    return name
 
 
 def _namespaced(config: dict[str, Any], project: str) -> dict[str, Any]:

@@ -25,20 +25,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pulumi_pcimage import __version__
 from pulumi_pcimage.emulator import __main__ as emulator_cli
 from pulumi_pcimage.testing import ProviderHost, destroy_program, run_program
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 EXAMPLES = ROOT / "examples"
 CHECKED = {"python", "bash", "typescript", "go", "yaml", "json"}
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+VERSION = __version__  # the one version source (pyproject reads it too)
 
 pytest_plugins = ["pytester"]
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pulumi_pcimage import lifecycle
+from pulumi_pcimage.lifecycle import state
 from pulumi_pcimage import (ImageInfo, ImageSummary, OfficialImage, get_image, get_official_images, list_images)
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.emulator.catalog import official_ami_id
@@ -119,14 +119,14 @@ def test_get_image_of_a_missing_id_is_a_typed_not_found(pcluster_emulator):
 
 def test_throttling_and_server_errors_are_retried_by_the_client(pcluster_emulator, monkeypatch):
     slept: list[float] = []  # the backoff the functions' client waited, recorded instead of slept
-    make_client = lifecycle.make_client
+    make_client = state.make_client
 
     def recording_waits(*args, **kwargs):
         client = make_client(*args, **kwargs)
         client.retry = dataclasses.replace(client.retry, sleep=slept.append)
         return client
 
-    monkeypatch.setattr(lifecycle, "make_client", recording_waits)
+    monkeypatch.setattr(state, "make_client", recording_waits)
     pcluster_emulator.set_faults(throttle_rate=0.3, error_rate=0.2, seed=7)
     assert len(get_official_images(os="ubuntu2404")) == 2
     assert list_images("AVAILABLE") == []

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pulumi_pcimage import __version__  # the one version: pyproject reads it (tests/test_errors.py)
 from pulumi_pcimage.package import schema as generator
 
 from .conftest import PROVIDER_URN
@@ -31,12 +32,12 @@ def refs(node, found=None) -> list[str]:
 
 
 def test_the_plugin_reports_the_package_version(plugin):
-    assert plugin.plugin_info() == PYPROJECT["project"]["version"]
+    assert plugin.plugin_info() == __version__
 
 
 def test_the_schema_is_structurally_sound(plugin):
     schema = plugin.schema()
-    assert schema["name"] == "pcimage" and schema["version"] == PYPROJECT["project"]["version"]
+    assert schema["name"] == "pcimage" and schema["version"] == __version__
     tokens = [*schema["resources"], *schema["functions"], *schema["types"]]
     assert sorted(tokens) == sorted(["pcimage:index:CustomImage", "pcimage:index:getOfficialImages",
                                      "pcimage:index:listImages", "pcimage:index:getImage",

@@ -7,62 +7,33 @@ and the client works without Pulumi.
 
 from __future__ import annotations
 
-import ast
 import os
 import subprocess
 import sys
-from pathlib import Path
-
 import pytest
 
-import pulumi_pcimage
-
-PACKAGE = Path(pulumi_pcimage.__file__).parent
+from pulumi_pcimage.devtools.imports import cycles, graph, main, top
 
 # the lifecycle and everything below it
 CORE = {"lifecycle", "identity", "waiter", "client", "config", "fields", "endpoint", "errors", "redact", "regions",
-        "pcluster_schema", "hostpool"}
+        "pcluster_schema", "hostpool", "durations", "walk", "_version", "presigned"}
 FACES = {"provider", "package"}
 PROGRAM = {"resource", "functions"}
-
-
-def internal_imports(path: Path) -> set[str]:
-    """The pulumi_pcimage modules `path` imports, as dotted names below the package (`package.server`)."""
-    module = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
-    package = module.split(".")[:-1]  # a module's own package; for __init__ that is the package itself
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            base = package[:len(package) - (node.level - 1)]
-            names = [node.module] if node.module else [alias.name for alias in node.names]
-            found.update(".".join([*base, name]) for name in names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pulumi_pcimage."):
-            found.add(node.module.removeprefix("pulumi_pcimage."))
-        elif isinstance(node, ast.Import):
-            found.update(a.name.removeprefix("pulumi_pcimage.") for a in node.names
-                         if a.name.startswith("pulumi_pcimage."))
-    return found
-
-
-def graph() -> dict[str, set[str]]:
-    return {".".join(p.relative_to(PACKAGE).with_suffix("").parts): internal_imports(p)
-            for p in PACKAGE.rglob("*.py")}
-
-
-def top(name: str) -> str:
-    return name.split(".")[0]
 
 
 def test_the_reader_of_the_source_sees_relative_and_absolute_imports():
     imports = graph()
     assert imports["package.server"] >= {"lifecycle", "package.schema", "endpoint"}
-    assert imports["client"] >= {"endpoint"}  # `from pulumi_pcimage import endpoint` and `from . import ...`
+    assert imports["client"] >= {"endpoint", "errors"}  # `from pulumi_pcimage.endpoint import`, `... import errors`
+    assert imports["lifecycle.core"] >= {"config", "lifecycle.values"}  # `from .. import config`, `from .values import`
+    assert "lifecycle.core" in imports["lifecycle"], "a package's __init__ is the package"
     assert imports["emulator.server"] >= {"emulator.app", "regions"}
 
 
 @pytest.mark.parametrize("module", sorted(CORE))
 def test_the_core_knows_no_face_and_no_program(module):
-    outward = {name for name in graph()[module] if top(name) in FACES | PROGRAM | {"emulator", "testing"}}
+    imports = set().union(*(names for name, names in graph().items() if top(name) == module))  # a package: all of it
+    outward = {name for name in imports if top(name) in FACES | PROGRAM | {"emulator", "testing"}}
     assert not outward, f"{module} imports {sorted(outward)}: the arrows point from the faces to the core"
 
 
@@ -97,3 +68,14 @@ def test_the_client_signs_and_calls_without_pulumi_installed():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "2\n"  # rocky9 on x86_64 and arm64
+
+
+def test_no_import_cycle_and_the_graph_prints_for_anyone(capsys):
+    """`python -m pulumi_pcimage.devtools.imports` prints the graph this file holds to its rules."""
+    edges = graph()
+    assert cycles({module: {n for n in names if n in edges} for module, names in edges.items()}) == []
+    assert main([]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1].endswith("groups; no import cycle")
+    assert any(line.startswith("lifecycle ") and "waiter" in line and "provider" not in line for line in printed)
+    assert main(["--modules"]) == 0 and "lifecycle.core " in capsys.readouterr().out

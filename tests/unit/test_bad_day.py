@@ -37,7 +37,8 @@ def clock(api, monkeypatch):
     monkeypatch.setenv(waiter.POLL_SCALE_ENV, "1")  # real delays, simulated time
     monkeypatch.setattr(waiter.wait, "__kwdefaults__",
                         {**waiter.wait.__kwdefaults__, "clock": sim.monotonic, "sleep": sim.sleep})
-    monkeypatch.setattr(lifecycle, "time", SimpleNamespace(monotonic=sim.monotonic))
+    for part in (lifecycle.base, lifecycle.deleting):  # the lifecycle's own clock: progress times, delete deadlines
+        monkeypatch.setattr(part, "time", SimpleNamespace(monotonic=sim.monotonic))
     return sim
 
 

@@ -67,3 +67,29 @@ def test_the_plain_words_say_what_the_image_id_pattern_says(value):
         assert explained == []
     if not re.match(fields.IMAGE_ID_PATTERN, value):
         assert explained, f"{value!r} breaks the pattern but no rule says why"
+
+
+def test_the_lifecycle_settings_are_the_input_fields_typed_as_declared():
+    """lifecycle.Settings: one attribute per input field, in the table's order, of the declared type."""
+    import dataclasses
+    import types
+    import typing
+
+    from pulumi_pcimage.fields import INPUTS
+    from pulumi_pcimage.lifecycle.values import Settings, settings
+
+    declared = {str: str, bool: bool, float: float, list: list}
+    hints = typing.get_type_hints(Settings)
+    assert [f.name for f in dataclasses.fields(Settings)] == [f.name for f in INPUTS]
+    for f in INPUTS:
+        if f.name == "image_configuration":
+            continue  # YAML text or a mapping
+        hint = hints[f.name]
+        options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+        kinds = {typing.get_origin(t) or t for t in options}
+        assert declared[f.type] in kinds, (f.name, hints[f.name])
+    s = settings({"image_configuration": "Build: {}", "build_timeout_minutes": 30.0})
+    assert s.build_timeout_minutes == 30 and isinstance(s.build_timeout_minutes, int), "numbers normalised"
+    assert s.validation_failure_level == "ERROR" and s.suppress_validators == [], "defaults filled in"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.image_id = "x"  # type: ignore[misc]

@@ -4,7 +4,6 @@ import logging
 
 import pytest
 
-from pulumi_pcimage import lifecycle
 from pulumi_pcimage.errors import ApiError
 from pulumi_pcimage.lifecycle import Lifecycle
 from tests.client.fixtures import aws_env, server  # noqa: F401 (fixtures: fake credentials, the recording server)
@@ -19,8 +18,6 @@ UNAVAILABLE = Reply(503, {"message": "Service Unavailable"}, headers={"Retry-Aft
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch):
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setattr(lifecycle, "_clients", {})
-    monkeypatch.setattr(lifecycle, "_dryruns", {})
 
 
 @pytest.mark.timeout(30)

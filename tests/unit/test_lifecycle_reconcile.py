@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from pulumi_pcimage import config, lifecycle
+from pulumi_pcimage import config
 from pulumi_pcimage.errors import NotFoundError, UnknownOutcomeError
 from pulumi_pcimage.lifecycle import BuildFailed, DeleteFailed, ImageClash, Lifecycle
 
@@ -165,7 +165,7 @@ def test_a_second_forced_replacement_keeps_the_image_the_first_one_took_over(api
     second = checked(core)  # `pulumi up --replace`
     _, second_outs = core.create(second)
     core.delete("hpc-base", first)
-    lifecycle._adopted.clear()  # the next `pulumi up --replace`: a new provider process
+    core = Lifecycle()  # the next `pulumi up --replace`: a new provider process, with a HostState of its own
     third = checked(core)
 
     core.create(third)

@@ -25,12 +25,13 @@ from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
-from pulumi_pcimage import config, endpoint, lifecycle, waiter
+from pulumi_pcimage import config, endpoint, waiter
 from pulumi_pcimage.errors import NotFoundError, PcImageError
-from pulumi_pcimage.lifecycle import log
+from pulumi_pcimage.errors import BadRequestError
+from pulumi_pcimage.lifecycle import log, state
 from pulumi_pcimage.package import schema as package_schema
 from pulumi_pcimage.package import server
-from pulumi_pcimage.package.server import (PROGRESS_SECONDS, EngineLog, PcImageProvider, Progress, ProviderError,
+from pulumi_pcimage.package.server import (PROGRESS_SECONDS, EngineLog, PcImageProvider, ProviderError, StatusLine,
                                            camel_text, plain, wire)
 
 from .fakeapi import FakeImage
@@ -108,7 +109,7 @@ def clients(api, monkeypatch):
         made.append({"api_url": api_url, "profile": profile, "role_arn": role_arn})
         return api
 
-    monkeypatch.setattr(lifecycle, "make_client", make_client)
+    monkeypatch.setattr(state, "make_client", make_client)
     return made
 
 
@@ -602,7 +603,7 @@ def test_a_secret_configuration_is_never_quoted_in_messages(api, clients, engine
 def test_a_lifecycle_error_reads_as_advice_with_camel_case_names(api, clients):
     prov = start(apiUrl=API, region="us-east-1")
     id_, state = up(prov, program())
-    api.raise_on["delete_image"] = [lifecycle.BadRequestError("Image is in use by instances.")]
+    api.raise_on["delete_image"] = [BadRequestError("Image is in use by instances.")]
     with pytest.raises(ProviderError) as refused:
         run(prov.delete(p.DeleteRequest(URN, id_, engine_props(state), 0)))
     message = str(refused.value)
@@ -737,7 +738,7 @@ def test_the_status_line_shows_a_new_status_at_once_and_the_same_one_at_most_eve
                                                                                                 monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(server, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    progress = Progress(EngineLog(engine.address), URN, "hpc-base-1")
+    progress = StatusLine(EngineLog(engine.address), URN, "hpc-base-1")
     building = {"imageBuildStatus": "BUILD_IN_PROGRESS", "imagebuilderImageStatus": "BUILDING"}
     assert PROGRESS_SECONDS == 5
     for at, described in [(0, building), (1, building), (4.9, building), (5, building),

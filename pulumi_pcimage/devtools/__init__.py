@@ -1,0 +1,1 @@
+"""Tools for working on pulumi_pcimage itself (not used at run time)."""
