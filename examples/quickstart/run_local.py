@@ -103,8 +103,8 @@ def confirmed(yes: bool) -> bool:
     if not sys.stdin.isatty():
         print(NOT_A_TERMINAL, file=sys.stderr, flush=True)
         raise SystemExit(2)
-    print(QUESTION, end="", flush=True)
-    try:
+    try:  # the question inside: a Ctrl-C that comes while it is still being written is an answer too
+        print(QUESTION, end="", flush=True)
         answer = sys.stdin.readline()
     except KeyboardInterrupt:  # Ctrl-C at the question: a no, and what was built is still cleaned up
         answer = ""
