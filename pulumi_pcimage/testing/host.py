@@ -376,20 +376,21 @@ class ProviderHost:
         """The complete lines the host wrote to stderr from byte ``offset`` on, and the offset after the last of them:
         call it again with that offset, while the host runs, to follow its output (its logging) as it comes. A
         positional read: the file offset the host writes at is never moved."""
-        if self._stderr.closed:
-            data = self._stderr_after_close.encode()[offset:]
-        else:
-            self._stderr.flush()
-            data = os.pread(self._stderr.fileno(), max(0, os.fstat(self._stderr.fileno()).st_size - offset), offset)
+        data = self._stderr_bytes(offset)
         complete = data[:data.rfind(b"\n") + 1]
         return complete.decode(errors="replace").splitlines(), offset + len(complete)
 
     def stderr_text(self) -> str:
+        return self._stderr_bytes(0).decode(errors="replace")
+
+    def _stderr_bytes(self, offset: int) -> bytes:
+        """What the host wrote to stderr from byte ``offset`` on. A positional read: the host's processes share the
+        file's offset, so a seek here could make a running host write over what it wrote before."""
         if self._stderr.closed:
-            return self._stderr_after_close
+            return self._stderr_after_close.encode()[offset:]
         self._stderr.flush()
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")
+        fd = self._stderr.fileno()
+        return os.pread(fd, max(0, os.fstat(fd).st_size - offset), offset)
 
     # --- the resource operations ----------------------------------------------------------------------------------
 
