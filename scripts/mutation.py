@@ -7,7 +7,8 @@
 
 Each mutant is one small change to one module (a flipped comparison, a changed constant, a swapped operator,
 `and`/`or`, `min`/`max`, a removed statement / return value / raise, swapped if/else bodies, an exception
-handler replaced by a re-raise); docstrings, log calls, annotations, imports and f-string texts are left alone.
+handler replaced by a re-raise); docstrings, log calls, annotations, imports, `...` stub bodies and f-string
+texts are left alone.
 A mutant is killed when a test fails (or the run exceeds its time limit: a hang is caught too).
 
 Only the tests that execute the mutated lines run (a coverage pass records which test runs which line; lines run at
@@ -102,6 +103,8 @@ def _walk(tree: ast.AST):
             return
         if isinstance(node, ast.Expr) and _is_log_call(node.value) or _is_log_call(node):
             return
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and node.value.value is Ellipsis:
+            return  # a stub's body (a Protocol's method): never run, so removing it cannot be told apart
         if isinstance(node, ast.keyword) and node.arg in DOC_KEYWORDS:
             return
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":

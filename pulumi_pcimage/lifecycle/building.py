@@ -19,8 +19,8 @@ class Building(Deleting):
     """Create's parts: build (or adopt, or resume), wait, report a failure (a failed image is deleted with
     `Deleting`'s rules)."""
 
-    def _build(self, client: ApiClient, s: Settings, doc: dict, *, attempts: int = 4,
-               started_here: bool = False) -> dict | None:
+    def _build(self, client: ApiClient, s: Settings, doc: dict, *, started_here: bool,
+               attempts: int = 4) -> dict | None:
         """Start the build; returns a final describe answer when an existing image was adopted as complete."""
         image_id = s.image_id
         try:

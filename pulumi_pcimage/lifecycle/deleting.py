@@ -11,14 +11,14 @@ from ..errors import (BadRequestError, DeleteFailed, DeleteRefused,
                       NotFoundError)
 from .state import ApiClient
 from .values import Settings
-from .messages import reasons_of, UNDECLARED, refused_delete
+from .messages import Case, reasons_of, UNDECLARED, refused_delete
 from .base import Base
 
 
 class Deleting(Base):
     """Delete's part: one image, within one deadline, whoever asked (the engine, or a create cleaning up)."""
 
-    def _delete_and_wait(self, client: ApiClient, s: Settings, image_id: str, *, timeout: float, case: str) -> None:
+    def _delete_and_wait(self, client: ApiClient, s: Settings, image_id: str, *, timeout: float, case: Case) -> None:
         """Delete the image and wait until it is gone. `case`: whose delete it is (REPLACED, UNDECLARED, CLEANUP),
         which decides what a refusal advises."""
         region, start = s.region, time.monotonic()

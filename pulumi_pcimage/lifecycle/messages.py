@@ -3,6 +3,7 @@ reasons, and keeping a secret configuration out of all of it."""
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from .. import config, identity
@@ -90,13 +91,18 @@ def refusal(verdict: identity.Verdict, image_id: str, status: str | None, found:
             f"--image-id {image_id}) and run `pulumi up` again.")
 
 
-# Whose delete the API refused: what the advice can promise to work.
-REPLACED = "replaced"  # the engine's Delete of an image a replacement left behind (now, or retried by a later run)
-UNDECLARED = "undeclared"  # the engine's Delete of a resource this run does not declare: destroy, or left the program
-CLEANUP = "cleanup"  # the provider's own, inside a Create: a failed or half-deleted image in the way of the build
+class Case(enum.Enum):
+    """Whose delete the API refused: what the advice can promise to work."""
+
+    REPLACED = enum.auto()  # the engine's Delete of an image a replacement left behind (now, or retried by a later run)
+    UNDECLARED = enum.auto()  # the engine's Delete of a resource this run does not declare (destroy, or dropped)
+    CLEANUP = enum.auto()  # the provider's own, inside a Create: a failed or half-deleted image in the way of the build
 
 
-def refused_delete(image_id: str, region: str | None, reason: str, forced: bool, case: str) -> str:
+REPLACED, UNDECLARED, CLEANUP = Case
+
+
+def refused_delete(image_id: str, region: str | None, reason: str, forced: bool, case: Case) -> str:
     """What to do when the API refuses a delete (an AMI in use or shared, mostly). The engine deletes a replaced
     image with the inputs it was built with, also on every retry, so only a resource's current image can be
     helped by setting force_delete; `pulumi state delete <urn>` is refused while a pending delete shares the URN."""
