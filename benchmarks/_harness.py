@@ -100,8 +100,8 @@ def create_all(running: ProviderHost, batch: list[Image]) -> float:
     """Check every image, then send all Creates at once (as the engine does); seconds until the last answer."""
     checked = [image.check(running) for image in batch]
     start = time.perf_counter()
-    pending = [running.create_async(image.urn, inputs) for image, inputs in zip(batch, checked)]
-    for image, inputs, done in zip(batch, checked, pending):
+    pending = [running.create_async(image.urn, inputs) for image, inputs in zip(batch, checked, strict=True)]
+    for image, inputs, done in zip(batch, checked, pending, strict=True):
         image.id, image.outputs = done.result()
         image.inputs = inputs
     return time.perf_counter() - start

@@ -110,7 +110,7 @@ def create_batch(emulator: EmulatorProcess, running: ProviderHost, batch: list[h
 
     with futures.ThreadPoolExecutor(max_workers=len(batch)) as pool:
         start = time.perf_counter()
-        pending = [pool.submit(create, image, inputs) for image, inputs in zip(batch, checked)]
+        pending = [pool.submit(create, image, inputs) for image, inputs in zip(batch, checked, strict=True)]
         if measure:  # once every build runs, i.e. every Create holds a host thread
             wait_until(lambda: emulator.control.counters()["builds_started"] - before >= len(batch),
                        "all builds started")
@@ -119,7 +119,7 @@ def create_batch(emulator: EmulatorProcess, running: ProviderHost, batch: list[h
             if bystander is not None:
                 result["checks"], result["diffs"] = probe(running, bystander)
         ends = []
-        for image, inputs, done in zip(batch, checked, pending):
+        for image, inputs, done in zip(batch, checked, pending, strict=True):
             end, (image.id, image.outputs) = done.result()
             image.inputs = inputs
             ends.append(end)

@@ -58,7 +58,7 @@ def main() -> None:
         before = emulator.counters()["builds_started"]
         with ThreadPoolExecutor(args.builds) as engine:
             begin = time.perf_counter()
-            pending = [engine.submit(running.create, u, c) for u, c in zip(batch, checked)]
+            pending = [engine.submit(running.create, u, c) for u, c in zip(batch, checked, strict=True)]
             while emulator.counters()["builds_started"] - before < args.builds:
                 time.sleep(0.01)
             busy = probes(running, bystander)

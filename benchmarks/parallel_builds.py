@@ -36,7 +36,7 @@ def run(emulator: Emulator, label: str, workers: int | None, count: int, bystand
         idle_rss = h.rss_mib(running)
         before = emulator.counters()["builds_started"]
         begin = time.perf_counter()
-        pending = [running.create_async(image.urn, inputs) for image, inputs in zip(batch, checked)]
+        pending = [running.create_async(image.urn, inputs) for image, inputs in zip(batch, checked, strict=True)]
         in_flight = min(count, SDK_WORKERS) if workers == 0 else count  # all this host lets run at once
         wait_until(lambda: emulator.counters()["builds_started"] - before >= in_flight, "builds started")
         busy_rss = h.rss_mib(running)

@@ -53,7 +53,7 @@ def across_offsets(minutes: int, policy: waiter.Backoff) -> dict:
         build = ScriptedBuild(minutes * 60 + offset)
         outcome, lag = build.wait(policy)
         runs.append((build.calls, lag, lag / outcome.elapsed))
-    calls, lags, shares = zip(*runs)
+    calls, lags, shares = zip(*runs, strict=True)
     return {"calls": sum(calls) / len(runs), "max_calls": max(calls), "lag": sum(lags) / len(runs),
             "max_lag": max(lags), "max_share": max(shares)}
 

@@ -499,7 +499,8 @@ def test_files_importing(modules: list[str]) -> dict[str, list[str]]:
     for module in modules:
         dotted = module.replace("/", ".")
         name = dotted.rsplit(".", 1)[-1]
-        pattern = re.compile(rf"pulumi_pcimage\.{re.escape(dotted)}\b|from pulumi_pcimage(\.\w+)* import [^\n]*\b{name}\b")
+        pattern = re.compile(
+            rf"pulumi_pcimage\.{re.escape(dotted)}\b|from pulumi_pcimage(\.\w+)* import [^\n]*\b{name}\b")
         if "." in dotted:  # a module of a package (lifecycle.core): its package re-exports it, so importing that counts
             parent = dotted.rsplit(".", 1)[0]
             pattern = re.compile(rf"{pattern.pattern}|pulumi_pcimage\.{re.escape(parent)}\b"
