@@ -13,7 +13,8 @@ from moto import mock_aws
 from werkzeug.wrappers import Response
 
 from pulumi_pcimage import errors
-from pulumi_pcimage.client import ParallelClusterClient, RetryPolicy, fetch_presigned_configuration
+from pulumi_pcimage.client import ParallelClusterClient, RetryPolicy
+from pulumi_pcimage.presigned import fetch_presigned_configuration
 from pulumi_pcimage.endpoint import resolve_api_url
 from tests.client.fixtures import SECRET_KEY
 from tests.client.server import DESCRIBED, Reply

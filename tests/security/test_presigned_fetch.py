@@ -12,7 +12,7 @@ import psutil
 import pytest
 from werkzeug.wrappers import Response
 
-from pulumi_pcimage.client import fetch_presigned_configuration, presigned_url_refusal
+from pulumi_pcimage.presigned import fetch_presigned_configuration, presigned_url_refusal
 from pulumi_pcimage.lifecycle import Lifecycle
 
 CONFIG = "Build:\n  InstanceType: c6i.xlarge\n  ParentImage: ami-0123456789abcdef0\n"

@@ -7,7 +7,7 @@ import string
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pulumi_pcimage.client import presigned_url_refusal
+from pulumi_pcimage.presigned import presigned_url_refusal
 from pulumi_pcimage.redact import redact
 
 SECRET = st.text(string.ascii_letters + string.digits + "/+%=-_.", min_size=8, max_size=80).filter(
