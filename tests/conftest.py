@@ -28,6 +28,7 @@ TIERS = {
     "tests/functions": "fast",  # the get_* functions against an in-process emulator
     "tests/engine": "engine",  # the SDK's real provider host, a process driven over gRPC
     "tests/package": "engine",  # the package's plugin, started as the engine starts it
+    "tests/faces": "engine",  # the scenarios both faces share, once for each
     "tests/package/test_schema_quality.py": "fast",  # the schema as the generated SDKs show it
     "tests/package/test_sdks.py": "fast",  # sdk/ generated from the current schema
     "tests/harness": "engine",  # pulumi_pcimage.testing's host and program harness

@@ -1,11 +1,11 @@
 """The model and the real Pulumi CLI play the same scenarios and must agree on every step.
 
-Each scenario tests/engine (the dynamic face) or tests/package (the package face) plays on the model
-(`pulumi_pcimage.testing.Stack` over a `ProviderHost`) is written here once, as data (tests/cli/agreement.py), and
-played both ways, each against an emulator of its own: after every command both must report the same planned ops,
-replace reasons and detailed diffs, the same completed and failed steps in the same order, the same state (ids,
-pending deletes, pending replacements, unfinished resources) and the same images at the API. The model test each
-scenario mirrors is named above it.
+Each scenario tests/faces (both faces), tests/engine (the dynamic face) or tests/package (the package face) plays on
+the model (`pulumi_pcimage.testing.Stack` over a `ProviderHost`) is written here once, as data
+(tests/cli/agreement.py), and played both ways, each against an emulator of its own: after every command both must
+report the same planned ops, replace reasons and detailed diffs, the same completed and failed steps in the same
+order, the same state (ids, pending deletes, pending replacements, unfinished resources) and the same images at the
+API. The model test each scenario mirrors is named above it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def agree(make_stack, tmp_path):
 
 
 # ---------------------------------------------------------------- the common path
-# tests/engine/test_lifecycle.py::test_lifecycle_of_an_image, tests/package/test_lifecycle.py::same
+# tests/faces/test_lifecycle.py::test_lifecycle_of_an_image
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -66,7 +66,7 @@ def test_lifecycle_of_an_image(agree, face):
     ])
 
 
-# tests/engine/test_lifecycle.py::test_a_fixed_image_id_is_deleted_before_its_replacement, tests/package: same
+# tests/faces/test_lifecycle.py::test_a_fixed_image_id_is_deleted_before_its_replacement
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -97,9 +97,9 @@ def test_a_delete_before_replace_whose_build_fails_is_replaced_again(agree, face
     ])
 
 
-# tests/engine/test_identity.py: test_a_targeted_replacement_never_deletes_the_live_image,
+# tests/faces/test_identity.py: test_a_targeted_replacement_never_deletes_the_live_image,
 # test_a_second_targeted_replacement_keeps_the_image_too, test_a_targeted_replacement_with_delete_before_replace_-
-# rebuilds; tests/package/test_identity.py and test_lifecycle.py: the same on the package face
+# rebuilds
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -117,7 +117,7 @@ def test_targeted_replacements(agree, face):
     ])
 
 
-# tests/engine/test_identity.py::test_a_fixed_id_never_adopts_its_previous_configuration
+# tests/faces/test_identity.py::test_a_fixed_id_never_adopts_its_previous_configuration
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -132,9 +132,8 @@ def test_a_fixed_id_never_adopts_its_previous_configuration(agree, face):
     ])
 
 
-# tests/engine/test_lifecycle.py::test_preview_reports_the_validators_messages, tests/engine/test_identity.py::
-# test_preview_validates_a_changed_configuration_of_a_fixed_id, tests/package/test_lifecycle.py::
-# test_bad_input_is_refused_in_check_with_the_property_and_the_rule
+# tests/faces/test_lifecycle.py::test_preview_reports_the_validators_messages, tests/faces/test_identity.py::
+# test_preview_validates_a_changed_configuration_of_a_fixed_id
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -147,7 +146,7 @@ def test_preview_validates_the_configuration(agree, face):
     ])
 
 
-# tests/engine/test_identity.py::test_ignore_changes_rebuilds_nothing, tests/package/test_identity.py: same
+# tests/faces/test_identity.py::test_ignore_changes_rebuilds_nothing
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -194,8 +193,7 @@ def test_ignore_changes_inside_a_text_configuration_is_no_ignore_at_all(agree):
     ])
 
 
-# tests/engine/test_identity.py::test_renames_rebuild_nothing (a new name, stack, project, parent),
-# tests/package/test_identity.py: same
+# tests/faces/test_identity.py::test_renames_rebuild_nothing (a new name, stack, project, parent)
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -213,9 +211,9 @@ def test_renames_rebuild_nothing(agree, face):
     ])
 
 
-# tests/engine/test_identity.py::test_refresh_and_destroy_use_the_pinned_region, tests/engine/test_lifecycle.py::
-# test_an_image_in_another_region_than_the_api, tests/package/test_identity.py::test_the_region_is_resolved_by_the_-
-# plugin_and_pinned, tests/package/test_lifecycle.py::test_the_region_comes_from_the_provider_configuration
+# tests/faces/test_identity.py::test_refresh_and_destroy_use_the_pinned_region, tests/faces/test_lifecycle.py::
+# test_an_image_in_another_region_than_the_api, tests/package/test_lifecycle.py::test_the_region_is_resolved_by_the_-
+# plugin_and_pinned, test_the_region_comes_from_the_provider_configuration
 
 
 def in_region(region: str, count: int = 1):
@@ -240,7 +238,7 @@ def test_the_region_comes_from_the_provider_configuration(agree):
     ], settings={"region": "eu-west-1"})
 
 
-# tests/engine/test_identity.py::test_same_name_under_different_parents_are_different_images (tests/package: same):
+# tests/faces/test_identity.py::test_same_name_under_different_parents_are_different_images:
 # the model's `up` of one resource is `pulumi up --target`, its `destroy` of one `pulumi destroy --target`.
 # tests/cli/test_dynamic_face.py plays parents (nested too) without targets.
 
@@ -258,7 +256,7 @@ def test_same_name_under_different_parents_are_different_images(agree, face):
     ])
 
 
-# tests/engine/test_identity.py::test_an_endpoint_that_cannot_see_the_image_is_refused
+# tests/faces/test_identity.py::test_an_endpoint_that_cannot_see_the_image_is_refused
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -273,8 +271,8 @@ def test_an_endpoint_that_cannot_see_the_image_is_refused(agree, face):
     ])
 
 
-# tests/engine/test_identity.py::test_refresh_of_a_failed_image_plans_a_rebuild, tests/package/test_identity.py:
-# same (tests/cli/test_diffs.py::test_a_refreshed_failed_image_shows_its_status_in_the_diff shows its diff)
+# tests/faces/test_identity.py::test_refresh_of_a_failed_image_plans_a_rebuild (tests/cli/test_diffs.py::
+# test_a_refreshed_failed_image_shows_its_status_in_the_diff shows its diff)
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -289,7 +287,7 @@ def test_refresh_of_a_failed_image_plans_a_rebuild(agree, face):
     ])
 
 
-# tests/engine/test_identity.py::test_a_replaced_image_in_use_stays_pending_until_freed (tests/cli/
+# tests/faces/test_identity.py::test_a_replaced_image_in_use_stays_pending_until_freed (tests/cli/
 # test_images_in_use.py plays it with the messages in full). Each command is a provider process of its own: a
 # destroy runs no program, so nothing tells its process that the pending delete is a replaced image (the model,
 # one process for all its commands, used to say so).
@@ -342,8 +340,7 @@ def force_delete_pending(emulator, ids):
         ParallelClusterClient(emulator.url).delete_image(image_id, region="us-east-1", force=True)
 
 
-# tests/engine/test_lifecycle.py::test_an_image_in_use_is_deleted_only_with_force_delete, tests/package/
-# test_lifecycle.py: same, and test_an_error_reads_as_advice_without_a_python_traceback
+# tests/faces/test_lifecycle.py::test_an_image_in_use_is_deleted_only_with_force_delete
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -360,7 +357,7 @@ def test_an_image_in_use_is_deleted_only_with_force_delete(agree, face):
     ])
 
 
-# tests/engine/test_lifecycle.py::test_someone_elses_image_with_the_same_id_is_adopted_only_on_request
+# tests/faces/test_lifecycle.py::test_someone_elses_image_with_the_same_id_is_adopted_only_on_request
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -375,8 +372,7 @@ def test_someone_elses_image_is_adopted_only_on_request(agree, face):
     ])
 
 
-# tests/engine/test_lifecycle.py::test_a_failed_build_explains_why_and_leaves_nothing_behind, tests/package/
-# test_lifecycle.py::test_a_failed_build_explains_why_and_the_next_up_builds_again
+# tests/faces/test_lifecycle.py::test_a_failed_build_explains_why_and_leaves_nothing_behind
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -388,7 +384,7 @@ def test_a_failed_build_leaves_nothing_and_the_next_up_builds_again(agree, face)
     ])
 
 
-# tests/engine/test_lifecycle.py::test_an_interrupted_up_is_adopted_by_the_next_one: the engine and its provider
+# tests/faces/test_lifecycle.py::test_an_interrupted_up_is_adopted_by_the_next_one: the engine and its provider
 # killed during a build (`kill -9`, a lost laptop lid); the next `up` adopts the running build
 
 
@@ -501,7 +497,7 @@ def test_a_refused_secret_configuration_is_never_quoted(agree, face):
     ])
 
 
-# tests/engine/test_lifecycle.py: test_a_preview_against_a_throttling_api_warns_and_moves_on,
+# tests/faces/test_lifecycle.py: test_a_preview_against_a_throttling_api_warns_and_moves_on,
 # test_a_preview_against_the_wrong_stage_fails_with_what_to_check
 
 

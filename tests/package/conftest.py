@@ -51,13 +51,17 @@ class Image(StackResource):
     host: ProviderHost
     name: str = "hpc-base"
     stack: Stack = field(default=None)  # type: ignore[assignment]
+    parent_type: str = ""  # "my:index:Component" for a resource under a component of that type
+    project: str = PROJECT
+    stack_name: str = STACK
 
     def __post_init__(self) -> None:
         self.stack = self.stack or Stack(self.host)
 
     @property
     def urn(self) -> str:
-        return urn(self.name, TYPE, project=PROJECT, stack=STACK)
+        type_ = f"{self.parent_type}${TYPE}" if self.parent_type else TYPE
+        return urn(self.name, type_, project=self.project, stack=self.stack_name)
 
     @staticmethod
     def program(image_configuration: Any = CONFIG, **inputs: Any) -> dict:

@@ -100,17 +100,22 @@ def environment(monkeypatch, tmp_path):
     monkeypatch.setattr(log, "level", logging.NOTSET)
 
 
+class Clients(list):
+    """Every client a provider given `make` builds (endpoint, signing identity), all answering from the scripted
+    API."""
+
+    def __init__(self, api):
+        super().__init__()
+        self.api = api
+
+    def make(self, api_url, *, region, profile, role_arn, max_attempts=0):
+        self.append({"api_url": api_url, "profile": profile, "role_arn": role_arn})
+        return self.api
+
+
 @pytest.fixture
-def clients(api, monkeypatch):
-    """Every client the provider builds (endpoint, signing identity), all answering from the scripted API."""
-    made: list[dict] = []
-
-    def make_client(api_url, *, region, profile, role_arn, max_attempts=0):
-        made.append({"api_url": api_url, "profile": profile, "role_arn": role_arn})
-        return api
-
-    monkeypatch.setattr(state, "make_client", make_client)
-    return made
+def clients(api) -> Clients:
+    return Clients(api)
 
 
 class SimulatedCancel(threading.Event):
@@ -140,9 +145,12 @@ def run(coroutine):
         loop.close()
 
 
-def start(engine=None, **settings) -> PcImageProvider:
-    """The plugin as the engine starts and configures it (settings: the stack's `pcimage:*` config)."""
+def start(engine=None, clients: Clients | None = None, **settings) -> PcImageProvider:
+    """The plugin as the engine starts and configures it (settings: the stack's `pcimage:*` config); its clients
+    made by `clients` when given (else the `api` fixture's)."""
     prov = PcImageProvider(engine.address if engine else None)
+    if clients is not None:
+        prov.state = state.HostState(make_client=clients.make)
     answer = run(prov.configure(p.ConfigureRequest(variables={}, args=engine_props(settings), accept_secrets=True,
                                                    accept_resources=True)))
     assert (answer.accept_secrets, answer.supports_preview, answer.accept_resources) == (True, False, True)
@@ -323,7 +331,7 @@ def test_a_changed_setting_is_a_provider_diff_named_as_the_stack_config_names_it
         "apiUrl": ("UPDATE", True), "profile": ("ADD", True), "roleArn": ("DELETE", True)}
 
 
-def test_configure_takes_arguments_before_stack_variables_and_ignores_empty_ones(api, clients):
+def test_configure_takes_arguments_before_stack_variables_and_ignores_empty_ones(api):
     prov = PcImageProvider()
     run(prov.configure(p.ConfigureRequest(
         variables={"pcimage:config:apiUrl": "http://127.0.0.1:7/prod", "pcimage:config:region": "eu-west-1",
@@ -337,7 +345,7 @@ def test_configure_takes_arguments_before_stack_variables_and_ignores_empty_ones
 # ---------------------------------------------------------------- check
 
 def test_check_fills_the_provider_settings_and_derives_the_id_from_the_urn(api, clients):
-    prov = start(apiUrl=API + "/", region="eu-west-1", profile="team", roleArn=ROLE)
+    prov = start(clients=clients, apiUrl=API + "/", region="eu-west-1", profile="team", roleArn=ROLE)
     # what only the provider sets is never taken from the program, whatever its value
     inputs = checked(prov, program(owner="someone", generation=5, secretConfiguration=True))
     assert (inputs["apiUrl"], inputs["region"], inputs["awsProfile"], inputs["roleArn"]) == (
@@ -353,7 +361,7 @@ def test_check_fills_the_provider_settings_and_derives_the_id_from_the_urn(api, 
         "https://abc.execute-api.us-west-2.amazonaws.com/prod", "us-west-2", "other", ROLE, "team-base")
 
 
-def test_check_names_properties_as_the_schema_does(api, clients):
+def test_check_names_properties_as_the_schema_does(api):
     prov = start(apiUrl=API, region="us-east-1")
     result = check(prov, program(imageId="1-bad", validationFailureLevel="LOUD", colour="blue"))
     found = failures(result)
@@ -366,7 +374,7 @@ def test_check_names_properties_as_the_schema_does(api, clients):
         "imageConfiguration is required")
 
 
-def test_the_region_comes_from_the_environment_else_the_apis_host(api, clients, monkeypatch):
+def test_the_region_comes_from_the_environment_else_the_apis_host(api, monkeypatch):
     prov = start(apiUrl="https://abc123.execute-api.eu-west-2.amazonaws.com/prod")
     assert checked(prov, program())["region"] == "eu-west-2"
     monkeypatch.setenv("AWS_REGION", "ap-south-1")
@@ -383,7 +391,7 @@ def test_the_region_comes_from_the_environment_else_the_apis_host(api, clients, 
         "<region>`, AWS_REGION or AWS_DEFAULT_REGION")
 
 
-def test_without_any_endpoint_check_says_how_to_set_one(api, clients):
+def test_without_any_endpoint_check_says_how_to_set_one(api):
     news = program()
     result = check(start(), news)
     assert list(failures(result)) == ["apiUrl"]
@@ -393,7 +401,7 @@ def test_without_any_endpoint_check_says_how_to_set_one(api, clients):
     assert seen(result.inputs) == news, "the inputs come back as sent"
 
 
-def test_the_endpoint_from_a_stack_output_is_looked_up_once_per_configuration(api, clients, monkeypatch):
+def test_the_endpoint_from_a_stack_output_is_looked_up_once_per_configuration(api, monkeypatch):
     lookups = []
 
     def stack_invoke_url(stack, *, region=None, session=None):
@@ -407,7 +415,7 @@ def test_the_endpoint_from_a_stack_output_is_looked_up_once_per_configuration(ap
     assert lookups == [("pcluster-api", "us-east-1")]
 
 
-def test_unknowns_during_preview_pass_and_stay_unknown(api, clients):
+def test_unknowns_during_preview_pass_and_stay_unknown(api):
     prov = start(apiUrl=API, region="us-east-1")
     inputs = checked(prov, program(rpc.UNKNOWN))
     assert inputs["imageConfiguration"] == rpc.UNKNOWN and inputs["imageId"] == rpc.UNKNOWN
@@ -422,7 +430,7 @@ def test_unknowns_during_preview_pass_and_stay_unknown(api, clients):
     assert api.calls == []
 
 
-def test_an_old_configuration_keeps_the_image_id_and_a_secret_stays_secret(api, clients):
+def test_an_old_configuration_keeps_the_image_id_and_a_secret_stays_secret(api):
     prov = start(apiUrl=API, region="us-east-1")
     first = checked(prov, program(secret(CONFIG)))
     assert rpc.is_rpc_secret(first["imageConfiguration"]) and first["secretConfiguration"] is True
@@ -433,7 +441,7 @@ def test_an_old_configuration_keeps_the_image_id_and_a_secret_stays_secret(api, 
     assert changed["imageId"] != first["imageId"]
 
 
-def test_check_messages_reach_the_engine_on_the_resource(api, clients, engine):
+def test_check_messages_reach_the_engine_on_the_resource(api, engine):
     api.raise_on["build_image"] = [NotFoundError("no such parent")]  # not a configuration problem: a warning
     checked(start(engine, apiUrl=API, region="us-east-1"), program())
     [warning] = [r for r in engine.requests if r.severity == engine_pb2.WARNING]
@@ -442,7 +450,7 @@ def test_check_messages_reach_the_engine_on_the_resource(api, clients, engine):
 
 # ---------------------------------------------------------------- diff
 
-def test_an_object_configuration_stays_an_object_in_the_inputs_and_outputs(api, clients):
+def test_an_object_configuration_stays_an_object_in_the_inputs_and_outputs(api):
     prov = start(apiUrl=API, region="us-east-1")
     given = {**config.load(CONFIG), "Image": {"RootVolume": {"Size": 200}}}
     inputs = checked(prov, program(given))
@@ -454,7 +462,7 @@ def test_an_object_configuration_stays_an_object_in_the_inputs_and_outputs(api, 
     assert checked(prov, program(CONFIG))["imageConfiguration"] == CONFIG, "text stays text"
 
 
-def test_diff_names_the_configuration_path_that_forces_a_replacement(api, clients):
+def test_diff_names_the_configuration_path_that_forces_a_replacement(api):
     prov = start(apiUrl=API, region="us-east-1")
     id_, state = up(prov, program(config.load(CONFIG)))
     result = diff(prov, id_, state, checked(prov, program(config.load(BIGGER)), olds=state))
@@ -473,7 +481,7 @@ def test_diff_names_the_configuration_path_that_forces_a_replacement(api, client
     assert kinds(shrunk)["imageConfiguration.Build.Iam"] == "DELETE_REPLACE"
 
 
-def test_a_text_configuration_is_diffed_as_a_whole(api, clients):
+def test_a_text_configuration_is_diffed_as_a_whole(api):
     # The engine walks a path through the inputs as objects: one inside a string would show nothing.
     prov = start(apiUrl=API, region="us-east-1")
     id_, state = up(prov, program())
@@ -484,7 +492,7 @@ def test_a_text_configuration_is_diffed_as_a_whole(api, clients):
     assert kinds(result) == {"imageConfiguration": "UPDATE_REPLACE", "imageId": "UPDATE_REPLACE"}
 
 
-def test_the_same_configuration_as_an_object_after_text_changes_nothing(api, clients):
+def test_the_same_configuration_as_an_object_after_text_changes_nothing(api):
     prov = start(apiUrl=API, region="us-east-1")
     text = CONFIG.replace("Build:", "Image:\n  RootVolume: {Size: 200}\nBuild:")
     id_, state = up(prov, program(text))
@@ -493,7 +501,7 @@ def test_the_same_configuration_as_an_object_after_text_changes_nothing(api, cli
     assert diff(prov, id_, state, news).changes is False
 
 
-def test_a_fixed_id_is_deleted_before_its_replacement(api, clients):
+def test_a_fixed_id_is_deleted_before_its_replacement(api):
     prov = start(apiUrl=API, region="us-east-1")
     id_, state = up(prov, program(config.load(CONFIG), imageId="team-base"))
     result = diff(prov, id_, state, checked(prov, program(config.load(BIGGER), imageId="team-base"), olds=state))
@@ -501,7 +509,7 @@ def test_a_fixed_id_is_deleted_before_its_replacement(api, clients):
     assert kinds(result) == {"imageConfiguration.Build.InstanceType": "UPDATE_REPLACE"}
 
 
-def test_options_change_in_place_with_their_kind(api, clients):
+def test_options_change_in_place_with_their_kind(api):
     prov = start(apiUrl=API, region="us-east-1")
     id_, state = up(prov, program(roleArn=ROLE))
     assert diff(prov, id_, state, checked(prov, program(roleArn=ROLE), olds=state)).changes is False
@@ -513,7 +521,7 @@ def test_options_change_in_place_with_their_kind(api, clients):
     assert all(d.input_diff for d in result.detailed_diff.values()), "the engine shows them as input changes"
 
 
-def test_a_refreshed_failed_image_is_replaced_for_its_status(api, clients):
+def test_a_refreshed_failed_image_is_replaced_for_its_status(api):
     prov = start(apiUrl=API, region="us-east-1")
     id_, state = up(prov, program())
     state = {**state, "imageBuildStatus": "BUILD_FAILED"}
@@ -527,7 +535,7 @@ def test_a_refreshed_failed_image_is_replaced_for_its_status(api, clients):
 
 # ---------------------------------------------------------------- create, read, update, delete
 
-def test_create_builds_and_says_so_on_the_resource(api, clients, engine, clock, monkeypatch):
+def test_create_builds_and_says_so_on_the_resource(api, engine, clock, monkeypatch):
     monkeypatch.setattr(server, "time", SimpleNamespace(monotonic=clock.monotonic))
     clock.now = 1000.0
     follow(api, clock, (0, "BUILD_IN_PROGRESS"), (1000 + 10 * MINUTE, "BUILD_COMPLETE"))
@@ -550,7 +558,7 @@ def test_create_builds_and_says_so_on_the_resource(api, clients, engine, clock, 
     assert {r.urn for r in engine.requests} == {URN}
 
 
-def test_a_build_without_an_ami_says_so(api, clients, engine):
+def test_a_build_without_an_ami_says_so(api, engine):
     prov = start(engine, apiUrl=API, region="us-east-1")
     original = api.describe_image
 
@@ -566,7 +574,7 @@ def test_a_build_without_an_ami_says_so(api, clients, engine):
     assert [m for m in engine.messages() if "ready after" in m][0].endswith(": no AMI id (BUILD_COMPLETE)")
 
 
-def test_outputs_of_a_secret_configuration_stay_secret(api, clients):
+def test_outputs_of_a_secret_configuration_stay_secret(api):
     prov = start(apiUrl=API, region="us-east-1")
     id_, outputs = up(prov, program(secret(CONFIG)))
     assert rpc.unwrap_rpc_secret(outputs["imageConfiguration"]) == CONFIG
@@ -577,7 +585,7 @@ def test_outputs_of_a_secret_configuration_stay_secret(api, clients):
 
 
 @pytest.mark.parametrize("flagged", ["wrapped", "in the state", "wrapped, in a state from before the flag"])
-def test_a_secret_configuration_is_never_quoted_in_messages(api, clients, engine, flagged):
+def test_a_secret_configuration_is_never_quoted_in_messages(api, engine, flagged):
     licence = "LIC-7731-SECRET"
     text = CONFIG + f"  Tags:\n    - {{Key: licence, Value: {licence}}}\n"
     original = api.build_image
@@ -600,7 +608,7 @@ def test_a_secret_configuration_is_never_quoted_in_messages(api, clients, engine
     assert warning.endswith("TagValidator (WARNING): tag value *** looks like a key")
 
 
-def test_a_lifecycle_error_reads_as_advice_with_camel_case_names(api, clients):
+def test_a_lifecycle_error_reads_as_advice_with_camel_case_names(api):
     prov = start(apiUrl=API, region="us-east-1")
     id_, state = up(prov, program())
     api.raise_on["delete_image"] = [BadRequestError("Image is in use by instances.")]
@@ -612,7 +620,7 @@ def test_a_lifecycle_error_reads_as_advice_with_camel_case_names(api, clients):
     assert refused.value.__traceback__ is None and refused.value.__cause__ is None
 
 
-def test_custom_timeouts_win_and_zero_means_none_set(api, clients, clock):
+def test_custom_timeouts_win_and_zero_means_none_set(api, clock):
     follow(api, clock, (0, "BUILD_IN_PROGRESS"))
     prov = on_clock(start(apiUrl=API, region="us-east-1"), clock)
     inputs = checked(prov, program(buildTimeoutMinutes=2, deleteTimeoutMinutes=3, validateOnPreview=False))
@@ -633,7 +641,7 @@ def test_custom_timeouts_win_and_zero_means_none_set(api, clients, clock):
     assert api.ops("delete_image") == []
 
 
-def test_cancel_ends_the_wait_and_the_build_goes_on(api, clients, engine):
+def test_cancel_ends_the_wait_and_the_build_goes_on(api, engine):
     api.build_script = ["BUILD_IN_PROGRESS"]
     prov = start(engine, apiUrl=API, region="us-east-1")
     inputs = checked(prov, program(validateOnPreview=False))
@@ -648,7 +656,7 @@ def test_cancel_ends_the_wait_and_the_build_goes_on(api, clients, engine):
     assert inputs["imageId"] in api.images and api.ops("delete_image") == []
 
 
-def test_builds_wait_side_by_side_and_check_still_answers(api, clients, monkeypatch):
+def test_builds_wait_side_by_side_and_check_still_answers(api, monkeypatch):
     monkeypatch.setenv("PCIMAGE_HOST_WORKERS", "0")  # 0: no ceiling of ours, as unset
     builds = 12
     released = threading.Event()
@@ -673,7 +681,7 @@ def test_builds_wait_side_by_side_and_check_still_answers(api, clients, monkeypa
         assert sorted(f.result(timeout=30)[0] for f in pending) == sorted(i["imageId"] for i in batch)
 
 
-def test_refresh_keeps_the_inputs_and_drops_a_deleted_image(api, clients):
+def test_refresh_keeps_the_inputs_and_drops_a_deleted_image(api):
     prov = start(apiUrl=API, region="us-east-1")
     inputs = checked(prov, program(secret(CONFIG)))
     id_, state = create(prov, inputs)
@@ -694,7 +702,7 @@ def test_refresh_keeps_the_inputs_and_drops_a_deleted_image(api, clients):
     assert (gone.resource_id, gone.properties, gone.inputs) == ("", {}, {})
 
 
-def test_import_reads_an_existing_image_with_the_providers_settings(api, clients):
+def test_import_reads_an_existing_image_with_the_providers_settings(api):
     api.images["legacy-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)
     prov = start(apiUrl=API, region="eu-west-1", profile="team")
     answer = run(prov.read(p.ReadRequest(URN, "legacy-base", {}, {})))
@@ -709,7 +717,7 @@ def test_import_reads_an_existing_image_with_the_providers_settings(api, clients
     assert (missing.resource_id, missing.properties, missing.inputs) == ("", {}, {})
 
 
-def test_update_changes_options_and_keeps_the_image(api, clients):
+def test_update_changes_options_and_keeps_the_image(api):
     prov = start(apiUrl=API, region="us-east-1")
     inputs = checked(prov, program(secret(CONFIG)))
     id_, state = create(prov, inputs)
@@ -722,7 +730,7 @@ def test_update_changes_options_and_keeps_the_image(api, clients):
         "nothing is built again"
 
 
-def test_delete_removes_the_image_and_shows_it_going(api, clients, engine):
+def test_delete_removes_the_image_and_shows_it_going(api, engine):
     prov = start(engine, apiUrl=API, region="us-east-1")
     id_, state = up(prov, program())
     api.images[id_].script = ["BUILD_COMPLETE"]
@@ -808,7 +816,9 @@ def invoke(prov, token: str, args: dict) -> tuple[dict, list[tuple[str, str]]]:
     return seen(answer.return_value), [(f.property, f.reason) for f in answer.failures or []]
 
 
-def test_functions_through_invoke(catalog, clients):
+def test_functions_through_invoke(catalog, clients, monkeypatch):
+    # invokes are served by pulumi_pcimage.functions, whose HostState is its own module's: no provider passes one in
+    monkeypatch.setattr(state, "make_client", clients.make)
     prov = start(apiUrl=API, region="eu-west-1", profile="team", roleArn=ROLE)
     found, fails = invoke(prov, "pcimage:index:getOfficialImages", {"os": "alinux2023", "architecture": "arm64",
                                                                     "region": "us-east-1"})
@@ -831,7 +841,7 @@ def test_functions_through_invoke(catalog, clients):
     assert "images" not in described
 
 
-def test_lines_written_during_a_function_call_are_attached_to_no_resource(catalog, clients, engine):
+def test_lines_written_during_a_function_call_are_attached_to_no_resource(catalog, engine):
     def describe_official_images(**kwargs):  # the client announces its retries on the pulumi_pcimage logger
         logging.getLogger("pulumi_pcimage.client").warning("describe_official_images: HTTP 429, retrying in 1s")
         return {"images": []}
@@ -843,7 +853,7 @@ def test_lines_written_during_a_function_call_are_attached_to_no_resource(catalo
         ("describe_official_images: HTTP 429, retrying in 1s", "", engine_pb2.WARNING)]
 
 
-def test_function_failures_name_the_function_and_argument_as_the_schema_does(catalog, clients):
+def test_function_failures_name_the_function_and_argument_as_the_schema_does(catalog):
     prov = start(apiUrl=API, region="eu-west-1")
     assert invoke(prov, "pcimage:index:getOfficialImages", {"os": "windows"})[1] == [(
         "", "getOfficialImages: os 'windows' is not one of the allowed values: alinux2023, ubuntu2204, ubuntu2404, "
