@@ -99,6 +99,9 @@ def test_decide(outcome, idempotent, attempt, unreachable, expected):
 
 def test_decide_counts_no_earlier_unreachable_attempt_by_default():
     assert POLICY.decide(2, REFUSED, True) == 1.0
+    two_tries = RetryPolicy(max_transport_attempts=2, random=lambda: 1.0)
+    assert two_tries.decide(1, REFUSED, True) == 0.5
+    assert two_tries.decide(2, REFUSED, True, unreachable=1) is STOP
 
 
 def test_the_policys_own_limits_decide():
