@@ -8,9 +8,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pulumi_pcimage.client import ParallelClusterClient, signing_region
+from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.endpoint import api_region, default_region, normalize_api_url, resolve_api_url
 from pulumi_pcimage.errors import EndpointNotConfigured
+from pulumi_pcimage.signing import signing_region
 
 URL = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
 
