@@ -1,4 +1,5 @@
-"""HTTP client for the ParallelCluster API: SigV4 over boto3 credentials, one retry policy, typed errors.
+"""HTTP client for the ParallelCluster API: its operations, the call loop and typed errors. Who signs is
+`signing` (SigV4 over boto3 credentials), when to try again is `retry` (one policy).
 
 Methods mirror the API's operations and return its decoded JSON bodies unchanged (camelCase keys, enums as
 strings), so a newer server's extra fields or states never break parsing here.
@@ -6,14 +7,11 @@ strings), so a newer server's extra fields or states never break parsing here.
 
 from __future__ import annotations
 
-import functools
 import logging
-import random as _random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -22,71 +20,27 @@ import requests
 import urllib3.exceptions
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
-from requests_aws4auth import AWS4Auth
 
 from pulumi_pcimage import errors, redact
-from pulumi_pcimage.endpoint import api_region, host_of, normalize_api_url
+from pulumi_pcimage.endpoint import host_of, normalize_api_url
 # The presigned fetch lives in its own module; its names stay importable from here, where they were first.
 from pulumi_pcimage.presigned import (CONFIGURATION_FETCH_SECONDS, MAX_CONFIGURATION_BYTES,  # noqa: F401
                                       fetch_presigned_configuration, presigned_url_refusal)
+# The retry decision and the signing live in modules of their own; their names stay importable from here too.
+from pulumi_pcimage.retry import Answer, RetryPolicy, TransportFailure
+from pulumi_pcimage.signing import (DEFAULT_SIGNING_REGION, ROLE_SESSION_NAME, SERVICE,  # noqa: F401
+                                    LockedAuth, Signer, signing_region)
 
 log = logging.getLogger(__name__)
 redact.install()  # wherever the client runs, urllib3's and botocore's DEBUG records lose signatures and keys
 
-SERVICE = "execute-api"
-DEFAULT_SIGNING_REGION = "us-east-1"
 # (connect, read) seconds. API Gateway ends every integration after 29 s, so an answer that takes longer never comes.
 DEFAULT_TIMEOUT = (5.0, 35.0)
 # Say that a request is being retried at most this often (seconds): visible, never a flood.
 RETRY_NOTICE_SECONDS = 5.0
-ROLE_SESSION_NAME = "pulumi-pcimage"
 _SNIPPET = 200
 
-
-def signing_region(api_url: str, fallback: str | None = None) -> str:
-    """The region requests are signed for: the API's own (from its host name), else fallback, else us-east-1.
-
-    Never the image's ``region`` parameter: an API in us-east-1 can build images in eu-west-1.
-    """
-    return api_region(api_url) or fallback or DEFAULT_SIGNING_REGION
-
-
 MissingCredentialsError = errors.MissingCredentialsError  # where it was first declared; it lives in errors
-
-
-@dataclass
-class RetryPolicy:
-    """When to try a request again and how long to wait first: capped exponential backoff with full jitter.
-
-    POST build_image is not idempotent: only answers given before the API processed anything (429 throttled,
-    503 unavailable) and failures to connect are repeated for it.
-    """
-
-    max_attempts: int = 8
-    # A refused connection, an unknown host or a silent endpoint rarely heals within seconds: a few quick tries,
-    # then a clear error (a build's waiter keeps polling through longer outages on its own). Dropped connections
-    # are not counted here: under load they come and go.
-    max_transport_attempts: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 20.0
-    max_retry_after: float = 120.0
-    sleep: Callable[[float], None] = time.sleep
-    random: Callable[[], float] = _random.random
-
-    RETRY_ALWAYS = frozenset({429, 503})
-    RETRY_IDEMPOTENT = frozenset({429, 500, 502, 503, 504})
-
-    def retries_status(self, status: int, idempotent: bool) -> bool:
-        return status in (self.RETRY_IDEMPOTENT if idempotent else self.RETRY_ALWAYS)
-
-    def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based); the server's Retry-After wins."""
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), self.max_retry_after)
-            except ValueError:
-                pass
-        return self.random() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -98,6 +52,12 @@ def _never_sent(exc: requests.RequestException) -> bool:
 
 
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def _transport_outcome(exc: requests.RequestException) -> TransportFailure:
+    """What the retry policy needs to know about a request that got no answer."""
+    return TransportFailure(never_sent=_never_sent(exc), timed_out=isinstance(exc, requests.Timeout),
+                            permanent=_certificate_rejected(exc))
 
 
 def _transport_reason(exc: requests.RequestException) -> str:
@@ -238,24 +198,6 @@ def _configuration_text(configuration: str | Mapping[str, Any]) -> str:
     raise TypeError(f"image_configuration must be YAML text or a mapping, not {type(configuration).__name__}")
 
 
-class _LockedAuth(requests.auth.AuthBase):
-    """AWS4Auth keeps the current keys on itself while signing; a lock keeps threads from mixing two key sets."""
-
-    def __init__(self, auth: AWS4Auth):
-        self._auth = auth
-        self._lock = threading.Lock()
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        with self._lock:
-            try:
-                return self._auth(request)
-            except RuntimeError as exc:  # botocore: "the refreshed credentials are still expired"
-                raise MissingCredentialsError(
-                    f"the AWS credentials have expired and refreshing them gave expired ones again: {exc}",
-                    hint="refresh the AWS credentials (e.g. `aws sso login`, or check the credential_process's "
-                         "Expiration), and check the system clock") from exc
-
-
 class ParallelClusterClient:
     """The ParallelCluster REST API, signed with SigV4 for execute-api.
 
@@ -270,14 +212,11 @@ class ParallelClusterClient:
         if not (isinstance(timeout, tuple) and len(timeout) == 2 and all(t > 0 for t in timeout)):
             raise ValueError(f"timeout must be (connect_seconds, read_seconds), both positive, not {timeout!r}")
         self.api_url = normalize_api_url(api_url)
-        self.profile = profile
-        self.role_arn = role_arn
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
-        self._region = region
-        self._session = session
-        self._signer: _LockedAuth | None = None
-        self._lock = threading.RLock()  # _auth holds it while signing_region may build the boto3 session
+        self._region = region  # as given, for the repr; the signer also knows the session's
+        self._signer = Signer(self.api_url, region=region, profile=profile, role_arn=role_arn, session=session)
+        self._lock = threading.Lock()  # guards the time of the last retry notice
         self._local = threading.local()
         self._last_notice = float("-inf")
 
@@ -357,13 +296,21 @@ class ParallelClusterClient:
     # --- the work -------------------------------------------------------------------------------------
 
     @property
+    def profile(self) -> str | None:
+        return self._signer.profile
+
+    @property
+    def role_arn(self) -> str | None:
+        return self._signer.role_arn
+
+    @property
     def region(self) -> str | None:
         """The default region of images: the one given, else the boto3 session's."""
-        return self._region or self._boto_session().region_name
+        return self._signer.region
 
     @property
     def signing_region(self) -> str:
-        return signing_region(self.api_url, self.region)
+        return self._signer.signing_region
 
     def _query(self, region: str | None, **params: Any) -> list[tuple[str, str]]:
         """Wire-format query pairs; ``region`` defaults to the client's and is sent whenever known."""
@@ -373,10 +320,9 @@ class ParallelClusterClient:
               json: Any = None, idempotent: bool = True) -> dict[str, Any]:
         """Send one operation, retrying per the policy; the decoded JSON body or a typed error."""
         auth, http, policy = self._auth(), self._http(), self.retry
-        attempt = transport_failures = 0
-        while True:  # each pass returns, raises or waits; the last attempt returns or raises
+        attempt = unreachable = 0
+        while True:  # each pass returns, raises or waits
             attempt += 1
-            last = attempt >= policy.max_attempts
             try:
                 response = http.request(method, self.api_url + path, params=params, json=json, auth=auth,
                                         timeout=self.timeout, allow_redirects=False)
@@ -384,37 +330,41 @@ class ParallelClusterClient:
                 exc.response.close()  # unread: its connection is dropped, not left for the garbage collector
                 raise redirect_error(operation, exc.response) from None
             except _TRANSPORT_ERRORS as exc:
-                if _certificate_rejected(exc):
-                    raise errors.TransportError(
-                        f"{operation}: the TLS certificate of {self.api_url} could not be verified ({exc}). If the "
-                        "API sits behind a private CA, set REQUESTS_CA_BUNDLE to a CA bundle file that includes "
-                        "it; verification is never turned off") from exc
-                if not idempotent and not _never_sent(exc):
-                    raise errors.UnknownOutcomeError(
-                        f"{operation}: the request may have reached the API but no answer came back "
-                        f"({type(exc).__name__}); it was not repeated: check with describe_image") from exc
-                # Refused, unresolvable, timed out: the endpoint is wrong or down, and quick tries are enough. A
-                # connection dropped mid-answer is a passing fault: it gets the policy's full attempts.
-                if _never_sent(exc) or isinstance(exc, requests.Timeout):
-                    transport_failures += 1
-                if last or transport_failures >= policy.max_transport_attempts:
-                    raise errors.TransportError(
-                        f"{operation}: could not reach the ParallelCluster API at {self.api_url} after "
-                        f"{attempt} attempts ({_transport_reason(exc)}). Check that api_url is the API's invoke "
-                        "URL, that the API's CloudFormation stack is deployed, and that this machine reaches it "
-                        "(network, VPN, proxy, or the VPC endpoint of a private API)") from exc
-                wait = policy.delay(attempt)
+                failure = _transport_outcome(exc)
+                wait = policy.decide(attempt, failure, idempotent, unreachable=unreachable)
+                if wait is None:
+                    raise self._transport_error(operation, exc, attempt, idempotent) from exc
+                unreachable += failure.unreachable
                 self._say_retrying(operation, _transport_reason(exc), attempt, wait)
             except (BotoCoreError, ClientError) as exc:  # refreshing credentials (SSO, STS) fails while signing
-                raise self._credentials_error(exc) from exc
+                raise self._signer.credentials_error(exc) from exc
             else:
                 if response.status_code < 400:  # 3xx never gets here
                     return self._decode(operation, response)
-                if last or not policy.retries_status(response.status_code, idempotent):
+                answer = Answer(response.status_code, response.headers.get("Retry-After"))
+                wait = policy.decide(attempt, answer, idempotent, unreachable=unreachable)
+                if wait is None:
                     raise api_error(operation, response)
-                wait = policy.delay(attempt, response.headers.get("Retry-After"))
                 self._say_retrying(operation, f"HTTP {response.status_code}", attempt, wait)
             policy.sleep(wait)
+
+    def _transport_error(self, operation: str, exc: requests.RequestException, attempt: int,
+                         idempotent: bool) -> errors.TransportError:
+        """The error for a request that got no answer and is not tried again."""
+        if _certificate_rejected(exc):
+            return errors.TransportError(
+                f"{operation}: the TLS certificate of {self.api_url} could not be verified ({exc}). If the "
+                "API sits behind a private CA, set REQUESTS_CA_BUNDLE to a CA bundle file that includes "
+                "it; verification is never turned off")
+        if not idempotent and not _never_sent(exc):
+            return errors.UnknownOutcomeError(
+                f"{operation}: the request may have reached the API but no answer came back "
+                f"({type(exc).__name__}); it was not repeated: check with describe_image")
+        return errors.TransportError(
+            f"{operation}: could not reach the ParallelCluster API at {self.api_url} after "
+            f"{attempt} attempts ({_transport_reason(exc)}). Check that api_url is the API's invoke "
+            "URL, that the API's CloudFormation stack is deployed, and that this machine reaches it "
+            "(network, VPN, proxy, or the VPC endpoint of a private API)")
 
     def _say_retrying(self, operation: str, reason: str, attempt: int, wait: float) -> None:
         """A retry is worth a line for whoever waits, but not more than one every few seconds."""
@@ -446,54 +396,5 @@ class ParallelClusterClient:
             http.hooks["response"].append(_refuse_redirect)  # first, before any hook a caller adds
         return http
 
-    def _boto_session(self):
-        with self._lock:
-            if self._session is None:
-                import boto3
-                from botocore.exceptions import ProfileNotFound
-
-                try:
-                    self._session = boto3.Session(profile_name=self.profile)
-                except ProfileNotFound:
-                    raise MissingCredentialsError(
-                        f"AWS profile {self.profile!r} is not defined in the AWS config or credentials files",
-                        hint="create it (`aws configure --profile NAME` or `aws configure sso`) or set "
-                             "another profile") from None
-            return self._session
-
-    def _auth(self) -> _LockedAuth:
-        session = self._boto_session()
-        with self._lock:
-            if self._signer is None:
-                try:
-                    credentials = self._credentials(session)
-                except (BotoCoreError, ClientError) as exc:  # e.g. a broken credential_process or SSO cache
-                    raise self._credentials_error(exc) from exc
-                self._signer = _LockedAuth(AWS4Auth(refreshable_credentials=credentials, service=SERVICE,
-                                                    region=self.signing_region))
-            return self._signer
-
-    def _credentials(self, session):
-        """Credentials that refresh themselves (SSO, instance role, assumed role) so long builds keep signing."""
-        from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
-
-        credentials = session.get_credentials()
-        if credentials is None:
-            raise MissingCredentialsError(
-                f"no AWS credentials to sign requests to {self.api_url}",
-                hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), or AWS_PROFILE "
-                     "or the profile setting (run `aws sso login` for SSO profiles), or run with an instance role")
-        if not self.role_arn:
-            return credentials
-        fetcher = AssumeRoleCredentialFetcher(
-            client_creator=functools.partial(session.client, region_name=session.region_name or self.signing_region),
-            source_credentials=credentials, role_arn=self.role_arn,
-            extra_args={"RoleSessionName": ROLE_SESSION_NAME})
-        return DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
-
-    def _credentials_error(self, exc: Exception) -> MissingCredentialsError:
-        what = f"assume role {self.role_arn}" if self.role_arn else "obtain AWS credentials"
-        return MissingCredentialsError(
-            f"could not {what}: {exc}",
-            hint="refresh the source credentials (e.g. `aws sso login`)" + (
-                " and check that they may call sts:AssumeRole on the role" if self.role_arn else ""))
+    def _auth(self) -> LockedAuth:
+        return self._signer.auth()

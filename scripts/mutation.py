@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["config", "fields", "identity", "endpoint", "client", "presigned", "waiter", "lifecycle.core",
-           "lifecycle.checking", "lifecycle.building", "lifecycle.deleting", "lifecycle.messages", "lifecycle.base",
-           "lifecycle.state", "lifecycle.values", "redact", "walk", "provider", "package.server", "package.schema"]
+MODULES = ["config", "fields", "identity", "endpoint", "client", "retry", "signing", "presigned", "waiter",
+           "lifecycle.core", "lifecycle.checking", "lifecycle.building", "lifecycle.deleting", "lifecycle.messages",
+           "lifecycle.base", "lifecycle.state", "lifecycle.values", "redact", "walk", "provider", "package.server",
+           "package.schema"]
 # The fast tests: tests/unit, tests/client, the files of tests/security that need no host and no moto (YAML limits,
 # redaction, the presigned fetch, redirects: seconds), and docs/reference.md's field table; the rest is slow.
 TEST_DIRS = ["tests/unit", "tests/client", "tests/security/test_yaml_limits.py", "tests/security/test_redaction.py",

@@ -48,7 +48,8 @@ DRYRUN_MAX_ATTEMPTS = 4
 
 def make_client(api_url: str, *, region: str | None, profile: str | None, role_arn: str | None,
                 max_attempts: int = HOST_MAX_ATTEMPTS) -> ApiClient:
-    from ..client import ParallelClusterClient, RetryPolicy  # imported late: only the host talks to the API
+    from ..client import ParallelClusterClient  # imported late: only the host talks to the API
+    from ..retry import RetryPolicy
 
     return ParallelClusterClient(api_url, region=region, profile=profile, role_arn=role_arn,
                                  retry=RetryPolicy(max_attempts=max_attempts))

@@ -8,9 +8,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pulumi_pcimage.client import signing_region
+from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.endpoint import api_region, default_region, normalize_api_url, resolve_api_url
 from pulumi_pcimage.errors import EndpointNotConfigured
+from pulumi_pcimage.signing import signing_region
 
 URL = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
 
@@ -29,6 +30,15 @@ def test_api_region_from_the_host_name(url, region):
     assert api_region(url) == region
     assert signing_region(url, "sa-east-1") == (region or "sa-east-1")
     assert signing_region(url) == (region or "us-east-1")
+
+
+@pytest.mark.parametrize("url, signed_for", [
+    ("https://abc123.execute-api.ap-southeast-2.amazonaws.com/prod", "ap-southeast-2"),
+    ("http://127.0.0.1:8080/prod", "eu-west-1"),
+])
+def test_a_client_signs_for_the_apis_region_else_its_own(url, signed_for):
+    client = ParallelClusterClient(url, region="eu-west-1")
+    assert (client.region, client.signing_region) == ("eu-west-1", signed_for)
 
 
 @pytest.mark.parametrize("given, normal", [

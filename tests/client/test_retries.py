@@ -9,6 +9,7 @@ import pytest
 
 from pulumi_pcimage import errors
 from pulumi_pcimage.client import ParallelClusterClient, RetryPolicy
+from pulumi_pcimage.retry import Answer, TransportFailure
 from tests.client.server import DESCRIBED, DROP, HANG, Reply
 
 CONFIG = "Build:\n  InstanceType: c6i.xlarge\n"
@@ -170,3 +171,49 @@ def test_default_client_uses_timeouts_and_eight_attempts():
     client = ParallelClusterClient("http://127.0.0.1:1/prod")
     assert client.retry.max_attempts == 8 and client.retry.max_transport_attempts == 3
     assert client.timeout == (5.0, 35.0), "API Gateway answers within 29 s or never"
+
+
+class _Asked(RetryPolicy):
+    """A policy that answers from a script and records what the call loop asked it."""
+
+    def __init__(self, answers, **kwargs):
+        super().__init__(**kwargs)
+        self.answers, self.asked = list(answers), []
+
+    def decide(self, attempt, outcome, idempotent, *, unreachable=0):
+        self.asked.append((attempt, outcome, idempotent, unreachable))
+        return self.answers.pop(0)
+
+
+def test_the_call_loop_waits_and_stops_as_the_policy_decides(make_client, server, sleeps):
+    server.script(Reply(400, {"message": "no"}), Reply(404, {"message": "no"}, headers={"Retry-After": "9"}),
+                  Reply(409, {"message": "no"}))
+    policy = _Asked([0.25, 0.75, None], sleep=sleeps.append)
+    with pytest.raises(errors.ConflictError):
+        make_client(retry=policy).build_image("hpc-base", CONFIG)
+    assert policy.asked == [(1, Answer(400), False, 0), (2, Answer(404, "9"), False, 0), (3, Answer(409), False, 0)]
+    assert sleeps == [0.25, 0.75] and len(server.seen) == 3
+
+
+def test_the_call_loop_tells_the_policy_how_often_the_api_was_unreachable(make_client, sleeps):
+    policy = _Asked([0.0, 0.0, 0.0, None], sleep=sleeps.append)
+    with pytest.raises(errors.TransportError, match="after 4 attempts \\(the connection was refused\\)"):
+        make_client(closed_port_url(), retry=policy).describe_image("hpc-base")
+    refused = TransportFailure(never_sent=True)
+    assert policy.asked == [(n, refused, True, n - 1) for n in (1, 2, 3, 4)]
+
+
+def test_a_dropped_connection_is_not_counted_as_unreachable(make_client, server, sleeps):
+    server.script(DROP, DROP)
+    policy = _Asked([0.0, 0.0], sleep=sleeps.append)
+    assert make_client(retry=policy).describe_image("hpc-base") == DESCRIBED
+    assert policy.asked == [(1, TransportFailure(never_sent=False), True, 0),
+                            (2, TransportFailure(never_sent=False), True, 0)]
+
+
+def test_a_read_timeout_is_counted_as_unreachable(make_client, server, sleeps):
+    server.script(HANG, HANG)
+    policy = _Asked([0.0, 0.0], sleep=sleeps.append)
+    assert make_client(timeout=(2.0, 0.2), retry=policy).describe_image("hpc-base") == DESCRIBED
+    assert policy.asked == [(1, TransportFailure(never_sent=False, timed_out=True), True, 0),
+                            (2, TransportFailure(never_sent=False, timed_out=True), True, 1)]

@@ -373,6 +373,14 @@ def test_the_client_refuses_to_be_pickled_saying_what_to_do_instead(client):
                                  "keep plain settings on the provider and build the client lazily")
 
 
+def test_the_clients_repr_names_its_settings_and_no_credential(server):
+    role = "arn:aws:iam::123456789012:role/builder"
+    client = ParallelClusterClient(server.url + "/", region="eu-west-1", profile="dev", role_arn=role)
+    assert (client.profile, client.role_arn) == ("dev", role)
+    assert repr(client) == (f"ParallelClusterClient(api_url={server.url!r}, region='eu-west-1', profile='dev', "
+                            f"role_arn={role!r})")
+
+
 def test_the_assumed_role_session_is_named_for_cloudtrail_and_signs_the_requests(server):
     class Sts:
         calls: list[dict] = []

@@ -1,6 +1,7 @@
 """The package's arrows point one way (DESIGN.md, "Intended shape"): read from the source, not from imports at run time.
 
-program (resource, functions) -> provider face -> lifecycle -> waiter, client, config, fields; client -> endpoint.
+program (resource, functions) -> provider face -> lifecycle -> waiter, client, config, fields; client -> retry,
+signing, endpoint; signing -> endpoint.
 The lifecycle knows no face, the faces do not know each other, the emulator imports nothing from the provider side,
 and the client works without Pulumi.
 """
@@ -15,8 +16,8 @@ import pytest
 from pulumi_pcimage.devtools.imports import cycles, graph, main, top
 
 # the lifecycle and everything below it
-CORE = {"lifecycle", "identity", "waiter", "client", "config", "fields", "endpoint", "errors", "redact", "regions",
-        "pcluster_schema", "hostpool", "durations", "walk", "_version", "presigned"}
+CORE = {"lifecycle", "identity", "waiter", "client", "retry", "signing", "config", "fields", "endpoint", "errors",
+        "redact", "regions", "pcluster_schema", "hostpool", "durations", "walk", "_version", "presigned"}
 FACES = {"provider", "package"}
 PROGRAM = {"resource", "functions"}
 
@@ -24,7 +25,7 @@ PROGRAM = {"resource", "functions"}
 def test_the_reader_of_the_source_sees_relative_and_absolute_imports():
     imports = graph()
     assert imports["package.server"] >= {"lifecycle", "package.schema", "endpoint"}
-    assert imports["client"] >= {"endpoint", "errors"}  # `from pulumi_pcimage.endpoint import`, `... import errors`
+    assert imports["client"] >= {"endpoint", "errors", "retry", "signing"}  # `from pulumi_pcimage.endpoint import`, ...
     assert imports["lifecycle.core"] >= {"config", "lifecycle.values"}  # `from .. import config`, `from .values import`
     assert "lifecycle.core" in imports["lifecycle"], "a package's __init__ is the package"
     assert imports["emulator.server"] >= {"emulator.app", "regions"}
