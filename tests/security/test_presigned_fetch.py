@@ -262,6 +262,29 @@ def test_at_the_deadline_the_connection_is_closed_not_left_reading(host, caplog)
         release.set()
 
 
+def test_the_reader_is_a_named_daemon_thread_so_a_stuck_read_never_holds_up_exit(host):
+    reading, release = threading.Event(), threading.Event()
+
+    def stall(request):
+        def body():
+            reading.set()
+            release.wait(5)
+            yield b"Build: {}\n"
+        return Response(body(), mimetype="application/x-yaml")
+
+    presigned = host(stall)
+    seen: list[threading.Thread] = []
+    fetching = threading.Thread(target=fetch_presigned_configuration, args=(presigned.origin + "/c.yaml",))
+    fetching.start()
+    try:
+        assert reading.wait(5)
+        seen = [t for t in threading.enumerate() if t.name == "pcimage-presigned-fetch"]
+    finally:
+        release.set()
+        fetching.join(10)
+    assert len(seen) == 1 and seen[0].daemon, "the reader must not keep the interpreter alive at exit"
+
+
 @pytest.mark.parametrize("url", [None, "", 123, {"url": "x"}])
 def test_no_url_is_configuration_unknown_without_a_warning(url, caplog):
     with caplog.at_level(logging.WARNING, logger="pulumi_pcimage"):
