@@ -63,7 +63,8 @@ def test_a_custom_image_lifecycle_against_aws(aws, monkeypatch):
     monkeypatch.setenv(POLL_SCALE_ENV, "0.02")
     provider = CustomImageProvider()
     news = {"image_configuration": CONFIG.replace("from-the-client", "from-the-provider"), "image_id": "lifecycle",
-            "region": "us-east-1", "api_url": aws.url, "owner": "urn:pulumi:dev::conformance::pulumi-python:dynamic/pcimage:CustomImage::lifecycle"}
+            "region": "us-east-1", "api_url": aws.url,
+            "owner": "urn:pulumi:dev::conformance::pulumi-python:dynamic/pcimage:CustomImage::lifecycle"}
     checked = provider.check({}, news)  # dry run against AWS's validators
     assert checked.failures == []
     bad = provider.check({}, {**news, "image_configuration": CONFIG.replace(PARENT, "ami-0123456789abcdef0")})

@@ -137,7 +137,8 @@ segments = free_text.filter(lambda s: s not in (".", ".."))  # refused before se
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(image_id=image_ids, suppress=st.none() | validators,
-       level=st.none() | st.sampled_from(["INFO", "WARNING", "ERROR"]), dryrun=optional_bool, rollback=optional_bool, region=st.none() | free_text)
+       level=st.none() | st.sampled_from(["INFO", "WARNING", "ERROR"]), dryrun=optional_bool, rollback=optional_bool,
+       region=st.none() | free_text)
 def test_fuzzed_build_requests_match_the_spec(client, server, image_id, suppress, level, dryrun, rollback, region):
     server.seen.clear()
     client.build_image(image_id, CONFIG, suppress_validators=suppress, validation_failure_level=level,

@@ -252,9 +252,10 @@ def test_bad_suppressors_and_failure_levels_are_refused_with_a_message(service):
 def test_an_unknown_parent_image_is_refused_unless_registered_or_suppressed(service):
     unknown = "Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
     refused = error_of(service.build_image, "img", unknown)
-    assert refused.status == 400 and refused.body == {"message": "Configuration is invalid", "configurationValidationErrors": [
-        {"level": "ERROR", "type": "InstanceTypeBaseAMICompatibleValidator",
-         "message": "Invalid image 'ami-0123456789abcdef0'."}]}
+    assert refused.status == 400 and refused.body == {
+        "message": "Configuration is invalid",
+        "configurationValidationErrors": [{"level": "ERROR", "type": "InstanceTypeBaseAMICompatibleValidator",
+                                           "message": "Invalid image 'ami-0123456789abcdef0'."}]}
     assert service.build_image("suppressed", unknown, suppress=["type:InstanceTypeBaseAMICompatibleValidator"])
     service.register_parent_image("ami-0123456789abcdef0", architecture="x86_64", name="hardened base")
     accepted = service.build_image("img", unknown)

@@ -6,7 +6,7 @@ so the run also proves injected ones are told apart (they carry the fault header
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import schemathesis

@@ -30,7 +30,7 @@ def test_the_host_runs_more_than_four_builds_at_once_and_still_answers_check_and
         bystander.inputs = checked
 
         checked = [image.check(host) for image in batch]
-        pending = [host.create_async(image.urn, inputs) for image, inputs in zip(batch, checked)]
+        pending = [host.create_async(image.urn, inputs) for image, inputs in zip(batch, checked, strict=True)]
         wait_for(lambda: len(started(emulator, batch)) == 8, "8 builds running at once")
         # Eight Creates now occupy eight of the host's threads; another resource's Check and Diff still answer.
         assert bystander.check(host) == bystander.inputs
@@ -60,7 +60,7 @@ def test_past_any_former_ceiling_every_create_runs_at_once_and_check_and_diff_st
         bystander.inputs = checked
 
         checked = [image.check(host) for image in batch]
-        pending = [engine.submit(host.create, image.urn, inputs) for image, inputs in zip(batch, checked)]
+        pending = [engine.submit(host.create, image.urn, inputs) for image, inputs in zip(batch, checked, strict=True)]
         wait_for(lambda: len(started(emulator, batch)) == count, f"{count} builds running at once")
         assert bystander.check(host) == bystander.inputs
         assert host.diff(bystander.id, bystander.urn, bystander.outputs, bystander.inputs,
@@ -82,12 +82,12 @@ def test_the_host_runs_exactly_as_many_builds_at_once_as_its_ceiling(held_builds
     batch = images("build", at_once + 3, emulator)
     with start_host(workers) as host:
         checked = [image.check(host) for image in batch]  # first: on a saturated host a Check would wait too
-        pending = [host.create_async(image.urn, inputs) for image, inputs in zip(batch, checked)]
+        pending = [host.create_async(image.urn, inputs) for image, inputs in zip(batch, checked, strict=True)]
         released: set[str] = set()
         most = 0
         while len(released) < len(batch):
             expected = min(at_once, len(batch) - len(released))
-            wait_for(lambda: len(started(emulator, batch) - released) >= expected,
+            wait_for(lambda expected=expected: len(started(emulator, batch) - released) >= expected,
                      f"{expected} builds running ({len(released)} released)")
             running = started(emulator, batch) - released
             most = max(most, len(running))
@@ -107,7 +107,7 @@ def test_requests_reaching_a_fresh_host_together_are_all_served_at_once(held_bui
     with start_host() as host:
         checked = [image.check(host) for image in batch]
     with start_host() as fresh:  # no request has loaded pulumi_pcimage in this host yet
-        pending = [fresh.create_async(image.urn, inputs) for image, inputs in zip(batch, checked)]
+        pending = [fresh.create_async(image.urn, inputs) for image, inputs in zip(batch, checked, strict=True)]
         wait_for(lambda: len(started(emulator, batch)) == 8, "8 builds running at once on a fresh host")
         for image in batch:
             emulator.complete_build(image.image_id)

@@ -13,7 +13,8 @@ def test_preview_of_unchanged_images_sends_no_request_and_a_changed_one_sends_on
     with Emulator(build_seconds=0.1, delete_seconds=0.1) as emulator, start_host() as host:
         batch = images("img", COUNT, emulator)
         checked = [image.check(host) for image in batch]
-        for image, inputs, done in zip(batch, checked, [host.create_async(i.urn, c) for i, c in zip(batch, checked)]):
+        pending = [host.create_async(i.urn, c) for i, c in zip(batch, checked, strict=True)]
+        for image, inputs, done in zip(batch, checked, pending, strict=True):
             image.id, image.outputs = done.result()
             image.inputs = inputs
         emulator.reset_counters()
@@ -23,7 +24,7 @@ def test_preview_of_unchanged_images_sends_no_request_and_a_changed_one_sends_on
         rechecked = [done.result() for done in checks]
         assert all(result.failures == [] for result in rechecked)
         diffs = [host.diff_async(image.id, image.urn, image.outputs, result.inputs, old_inputs=image.inputs)
-                 for image, result in zip(batch, rechecked)]
+                 for image, result in zip(batch, rechecked, strict=True)]
         assert [done.result().changes for done in diffs] == [False] * COUNT
         assert emulator.counters()["total"] == 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +31,7 @@ class ScriptedBuild:
             raise ThrottledError("Rate exceeded", status=429)
         return {"imageBuildStatus": "BUILD_COMPLETE" if self.now >= self.done_at else "BUILD_IN_PROGRESS"}
 
-    def wait(self, policy: waiter.Backoff = waiter.Backoff()) -> waiter.Outcome:
+    def wait(self, policy: waiter.Backoff = waiter.Backoff()) -> waiter.Outcome:  # noqa: B008 - a frozen dataclass
         return waiter.wait(self.describe, waiter.BUILD, timeout=6 * 3600, what="image x build", policy=policy,
                            clock=lambda: self.now, sleep=self.sleep, progress=lambda *_: None)
 
@@ -67,6 +69,6 @@ def test_throttling_slows_the_waiter_down_instead_of_failing_it():
     during = [t for t in throttled.calls if storm[0] <= t < storm[1]]
     calm_during = [t for t in calm.calls if storm[0] <= t < storm[1]]
     assert len(during) <= len(calm_during) / 4, "consecutive 429s multiply the delay (up to 8x)"
-    gaps = [round(b - a, 6) for a, b in zip(during, during[1:])]
+    gaps = [round(b - a, 6) for a, b in itertools.pairwise(during)]
     assert gaps == sorted(gaps) and gaps[-1] > waiter.Backoff().maximum
     assert throttled.lag(outcome) <= 30, "the storm is over long before completion: polling is back to normal"

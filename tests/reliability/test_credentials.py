@@ -87,10 +87,11 @@ def test_keys_rotated_several_times_during_one_build_are_picked_up(tmp_path, no_
             old, new = key_pair(n - 1), key_pair(n)
             emulator.set_credentials([old, new])  # as with STS, the old keys stay valid until the new ones are used
             source.issue(*new)
-            wait_for(lambda: new[0] in source.handed_out(), f"the provider fetched key pair {n}")
+            wait_for(lambda new=new: new[0] in source.handed_out(), f"the provider fetched key pair {n}")
             emulator.set_credentials([new])  # from now on only the current pair is accepted
             polls = emulator.counters()["describe_image"]
-            wait_for(lambda: emulator.counters()["describe_image"] >= polls + 2, "two polls with only the new keys")
+            wait_for(lambda polls=polls: emulator.counters()["describe_image"] >= polls + 2,
+                     "two polls with only the new keys")
         assert not pending.done(), "the build was still being waited for after the last rotation"
 
         emulator.complete_build(news["image_id"])

@@ -11,7 +11,7 @@ from pulumi.runtime import rpc
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.lifecycle import PROVIDER_KEY, Lifecycle
 from pulumi_pcimage.provider import CustomImageProvider
-from tests.engine.conftest import CONFIG, Deployment, foreign_configuration
+from tests.engine.conftest import CONFIG, foreign_configuration
 
 from .leaks import leaks
 

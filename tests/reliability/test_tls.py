@@ -9,7 +9,7 @@ import re
 import ssl
 import threading
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from cryptography import x509

@@ -111,7 +111,8 @@ def test_the_command_line_refuses_a_non_loopback_bind():
 
 def test_the_database_is_owner_only(tmp_path):
     with Emulator(build_seconds=60, db_path=str(tmp_path / "images.sqlite")) as emulator:
-        answer = requests.post(f"{emulator.url}/v3/images/custom", json={"imageId": "img", "imageConfiguration": CONFIG},
+        answer = requests.post(f"{emulator.url}/v3/images/custom",
+                               json={"imageId": "img", "imageConfiguration": CONFIG},
                                auth=AWS4Auth("testing", "testing", emulator.region, "execute-api"), timeout=10)
         assert answer.status_code == 202
         files = [path for path in tmp_path.iterdir() if path.name.startswith("images.sqlite")]

@@ -304,7 +304,8 @@ def test_no_url_is_configuration_unknown_without_a_warning(url, caplog):
 ])
 def test_each_refusal_says_why(url, why, caplog):
     assert presigned_url_refusal(url) == why
-    assert warned(caplog, url) == f"could not read the existing image's configuration: its URL was refused because {why}"
+    assert warned(caplog, url) == (
+        f"could not read the existing image's configuration: its URL was refused because {why}")
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/c.yaml", "https://127.0.0.1:8443/c.yaml",

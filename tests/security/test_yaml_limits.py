@@ -30,8 +30,8 @@ def nested_dict(levels: int) -> dict:
 
 def check(configuration) -> dict[str, str]:
     inputs = {"image_configuration": configuration, "image_id": "hpc-base", "region": "us-east-1",
-              "api_url": "http://127.0.0.1:1/prod", "owner": "urn:pulumi:dev::proj::pulumi-python:dynamic/pcimage:CustomImage::hpc-base",
-              "validate_on_preview": False}
+              "api_url": "http://127.0.0.1:1/prod", "validate_on_preview": False,
+              "owner": "urn:pulumi:dev::proj::pulumi-python:dynamic/pcimage:CustomImage::hpc-base"}
     return {f.property: f.reason for f in CustomImageProvider().check({}, inputs).failures}
 
 
@@ -40,7 +40,8 @@ def check(configuration) -> dict[str, str]:
     (alias_expansion(), "characters once its YAML aliases are written out"),
     (alias_expansion(scalar_kib=180, aliases=1000), "characters once its YAML aliases are written out"),
     ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]\n"
-                                                    for p, c in zip("abcdefgh", "bcdefghi")), "written out"),
+                                                    for p, c in zip("abcdefgh", "bcdefghi", strict=True)),
+     "written out"),
     (BUILD + "DevSettings:\n  Blob: " + "x" * (20 * 1024 * 1024) + "\n", "characters long"),
     (nested(400), "nested more than"),
     (nested(550), "nested more than"),
