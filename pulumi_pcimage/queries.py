@@ -4,7 +4,7 @@ What the program-side functions (`functions.py`) and the package's invokes (`pac
 query's arguments and their rules (`Argument`, checked before anything is sent), the API call through a client the
 face made, and the typed results (`OfficialImage`, `ImageSummary`, `ImageInfo`) read from the API's answer. It
 knows no face: no Pulumi configuration, no Outputs; the face resolves the endpoint and credentials, builds (and
-caches) the client and names things as its users spell them (`ArgumentError.said_as`).
+caches) the client and names things as its users spell them (`errors.ArgumentError.said_as`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
+from .errors import ArgumentError
 from .fields import ARCHITECTURES, BY_NAME, IMAGE_BUILD_STATUSES, IMAGE_ID_PATTERN
 
 if TYPE_CHECKING:  # a Protocol, for annotations only: the queries run without the lifecycle (or Pulumi) loaded
@@ -130,22 +131,6 @@ class ImageInfo:
 
 
 # ---------------------------------------------------------------- arguments and their rules
-
-class ArgumentError(ValueError):
-    """An argument that breaks its rule. The parts are kept apart so that each face names the query and the
-    argument as its users spell them; `str()` is the Python spelling."""
-
-    def __init__(self, query: str, argument: str, problem: str):
-        super().__init__(query, argument, problem)
-        self.query, self.argument, self.problem = query, argument, problem
-
-    def said_as(self, query: str, names: Mapping[str, str]) -> str:
-        """The message with the query called `query` and the argument by its name in `names` (else as it is)."""
-        return f"{query}: {names.get(self.argument, self.argument)} {self.problem}"
-
-    def __str__(self) -> str:
-        return self.said_as(self.query, {})
-
 
 @dataclass(frozen=True)
 class Argument:

@@ -33,9 +33,9 @@ from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc, status_pb2  # the SDK's google.rpc
 from pulumi.runtime.proto import provider_pb2 as proto
 
-from .. import endpoint, hostpool, queries, waiter
+from .. import endpoint, hostpool, waiter
 from ..durations import duration
-from ..errors import EndpointNotConfigured, PartiallyCreated, PcImageError, ProviderError
+from ..errors import ArgumentError, EndpointNotConfigured, PartiallyCreated, PcImageError, ProviderError
 from ..fields import BY_NAME
 from ..walk import rebuild
 from ..lifecycle import BuildFailed, Hooks, HostState, Lifecycle, log
@@ -432,7 +432,7 @@ class PcImageProvider(p.Provider):
             client = self.state.client(settings["api_url"], endpoint.default_region(), settings.get("aws_profile"),
                                        settings.get("role_arn"))
             answer = invoke.query.run(client, values)
-        except queries.ArgumentError as exc:  # the function and its argument as the schema names them
+        except ArgumentError as exc:  # the function and its argument as the schema names them
             return p.InvokeResponse(failures=[p.CheckFailure("", exc.said_as(invoke.name, invoke.names))])
         except (ValueError, PcImageError) as exc:  # the API's refusal, with the field names this package uses
             return p.InvokeResponse(failures=[p.CheckFailure("", camel_text(str(exc)))])

@@ -10,9 +10,10 @@ import pytest
 
 from pulumi_pcimage import queries
 from pulumi_pcimage.client import ParallelClusterClient
+from pulumi_pcimage.errors import ArgumentError, PcImageError
 from pulumi_pcimage.fields import BY_NAME, IMAGE_ID_PATTERN
-from pulumi_pcimage.queries import (IMAGE, IMAGES, OFFICIAL_IMAGES, Argument, ArgumentError, ImageInfo,
-                                    ImageSummary, OfficialImage, from_api)
+from pulumi_pcimage.queries import (IMAGE, IMAGES, OFFICIAL_IMAGES, Argument, ImageInfo, ImageSummary,
+                                    OfficialImage, from_api)
 
 OFFICIAL = {"amiId": "ami-0a1", "name": "aws-parallelcluster-3.16.1-rhel9-hvm-arm64-202612", "os": "rhel9",
             "architecture": "arm64", "version": "3.16.1"}
@@ -64,7 +65,8 @@ def test_a_broken_rule_is_said_after_the_arguments_name(argument, value, problem
         argument.check("get_x", value)
     assert (raised.value.query, raised.value.argument, raised.value.problem) == ("get_x", argument.name, problem)
     assert str(raised.value) == f"get_x: {argument.name} {problem}"
-    assert isinstance(raised.value, ValueError), "Python callers catch a ValueError"
+    assert isinstance(raised.value, ValueError), "Python callers catch a ValueError, as they always did"
+    assert isinstance(raised.value, PcImageError), "and one of ours"
 
 
 @pytest.mark.parametrize("argument, value", [
