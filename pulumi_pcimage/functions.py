@@ -22,15 +22,16 @@ from typing import Any, TypeVar
 import pulumi
 
 from . import endpoint, queries
-from .fields import IMAGE_BUILD_STATUSES
 from .lifecycle import HostState
-# The results and allowed values, importable from here as before (`from pulumi_pcimage.functions import ...`).
-from .queries import (IMAGE_STATUSES, SUPPORTED_ARCHITECTURES, SUPPORTED_OSES, ImageInfo, ImageSummary,
-                      OfficialImage)
 
-__all__ = ["IMAGE_BUILD_STATUSES", "IMAGE_STATUSES", "SUPPORTED_ARCHITECTURES", "SUPPORTED_OSES", "ImageInfo",
-           "ImageSummary", "OfficialImage", "forget_clients", "get_image", "get_image_output", "get_official_images",
-           "get_official_images_output", "list_images", "list_images_output"]
+# The results and allowed values, importable from here as before (`from pulumi_pcimage.functions import ...`).
+from .fields import IMAGE_BUILD_STATUSES as IMAGE_BUILD_STATUSES
+from .queries import IMAGE_STATUSES as IMAGE_STATUSES
+from .queries import SUPPORTED_ARCHITECTURES as SUPPORTED_ARCHITECTURES
+from .queries import SUPPORTED_OSES as SUPPORTED_OSES
+from .queries import ImageInfo as ImageInfo
+from .queries import ImageSummary as ImageSummary
+from .queries import OfficialImage as OfficialImage
 
 T = TypeVar("T")
 

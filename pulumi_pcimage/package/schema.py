@@ -250,7 +250,7 @@ class Invoke:
     @property
     def name(self) -> str:
         """The function's name as the schema spells it (`getOfficialImages`)."""
-        return self.token.rsplit(":", 1)[-1]
+        return self.token.split(":")[-1]
 
     @property
     def names(self) -> dict[str, str]:

@@ -52,3 +52,10 @@ def test_a_declaration_must_name_the_querys_arguments_as_the_schema_spells_them(
     with pytest.raises(ValueError, match=r"pcimage:index:getImage declares .*; its query takes \['image_id', "
                                          r"'region'\]"):
         Invoke("pcimage:index:getImage", queries.IMAGE, described)
+
+
+def test_a_declaration_is_an_immutable_value():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        INVOKES["pcimage:index:getImage"].token = "pcimage:index:deleteEverything"

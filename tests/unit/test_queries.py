@@ -196,3 +196,16 @@ def test_each_result_field_reads_the_key_the_api_gives():
     assert all(f.default is None for cls in (OfficialImage, ImageSummary, ImageInfo) for f in dataclasses.fields(cls))
     assert hash(from_api(ImageInfo, BUILT)) == hash(from_api(ImageInfo, {**BUILT, "cloudformationStackTags": []})), \
         "tags (a dict) are left out of the hash"
+
+
+def test_the_declarations_and_the_results_are_immutable_values():
+    # shared by both faces at module level: nobody can change a rule or a result under another caller
+    for declared, attribute in ((IMAGE, "name"), (queries.REGION, "pattern")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(declared, attribute, None)
+    found = OFFICIAL_IMAGES.run(Client(official={"images": [OFFICIAL, OFFICIAL]}), {})
+    assert len(set(found)) == 1, "equal results are one in a set"
+    [summary] = IMAGES.run(Client(images=[{"imageId": "a"}]), {"image_status": "PENDING"})
+    assert {summary: 1}[from_api(ImageSummary, {"imageId": "a"})] == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        summary.image_id = "b"
