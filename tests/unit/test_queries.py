@@ -4,6 +4,8 @@ a client, the typed results read from the API's answers, every page of a list.""
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from pulumi_pcimage import queries
 from pulumi_pcimage.client import ParallelClusterClient
 from pulumi_pcimage.errors import ArgumentError, PcImageError
 from pulumi_pcimage.fields import BY_NAME, IMAGE_ID_PATTERN
+from pulumi_pcimage.package import schema
 from pulumi_pcimage.queries import (IMAGE, IMAGES, OFFICIAL_IMAGES, Argument, ImageInfo, ImageSummary,
                                     OfficialImage, from_api)
 
@@ -209,3 +212,21 @@ def test_the_declarations_and_the_results_are_immutable_values():
     assert {summary: 1}[from_api(ImageSummary, {"imageId": "a"})] == 1
     with pytest.raises(dataclasses.FrozenInstanceError):
         summary.image_id = "b"
+
+
+def test_each_result_field_is_documented_as_the_shipped_schema_says():
+    # The docs and the enumerations land in every language's SDK: the shipped schema.json holds them as published.
+    shipped = json.loads((Path(schema.__file__).parent / "plugin" / "schema.json").read_text())
+    where = {OfficialImage: shipped["types"]["pcimage:index:OfficialImage"]["properties"],
+             ImageSummary: shipped["types"]["pcimage:index:ImageSummary"]["properties"],
+             ImageInfo: shipped["functions"]["pcimage:index:getImage"]["outputs"]["properties"]}
+    for cls, properties in where.items():
+        assert len(properties) == len(dataclasses.fields(cls)), cls
+        for f in dataclasses.fields(cls):
+            published = properties[schema.camel(f.name)]
+            assert published["description"] == schema.neutral(f.metadata["doc"]), (cls.__name__, f.name)
+            enum = published.get("$ref", "").removeprefix("#/types/")
+            values = tuple(e["value"] for e in shipped["types"][enum]["enum"]) if enum else ()
+            assert values == f.metadata["choices"], (cls.__name__, f.name)
+    assert [f.name for f in dataclasses.fields(ImageInfo) if f.metadata["choices"]] == [
+        "image_build_status", "architecture"]
