@@ -12,6 +12,7 @@ The emulator keeps its own (it imports nothing from the provider side), and so d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_pcimage.durations import duration
@@ -30,6 +31,23 @@ class ConfigError(PcImageError, ValueError):
     def __init__(self, message: str, public: str | None = None):
         super().__init__(message)
         self.public = public or message
+
+
+class ArgumentError(PcImageError, ValueError):
+    """A function's argument that breaks its rule (`queries.Argument`), refused before anything is sent. The parts
+    are kept apart so that each face names the function and the argument as its users spell them; `str()` is the
+    Python spelling. Also a ValueError, as it always was."""
+
+    def __init__(self, query: str, argument: str, problem: str):
+        super().__init__(query, argument, problem)
+        self.query, self.argument, self.problem = query, argument, problem
+
+    def said_as(self, query: str, names: Mapping[str, str]) -> str:
+        """The message with the function called `query` and the argument by its name in `names` (else as it is)."""
+        return f"{query}: {names.get(self.argument, self.argument)} {self.problem}"
+
+    def __str__(self) -> str:
+        return self.said_as(self.query, {})
 
 
 class EndpointNotConfigured(PcImageError):

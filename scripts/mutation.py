@@ -41,10 +41,12 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["config", "fields", "identity", "endpoint", "client", "retry", "signing", "presigned", "waiter",
            "lifecycle.core", "lifecycle.checking", "lifecycle.building", "lifecycle.deleting", "lifecycle.messages",
            "lifecycle.base", "lifecycle.state", "lifecycle.values", "redact", "walk", "provider", "package.server",
-           "package.schema"]
+           "package.schema", "queries", "functions"]
 # The fast tests: tests/unit, tests/client, the files of tests/security that need no host and no moto (YAML limits,
-# redaction, the presigned fetch, redirects: seconds), and docs/reference.md's field table; the rest is slow.
-TEST_DIRS = ["tests/unit", "tests/client", "tests/security/test_yaml_limits.py", "tests/security/test_redaction.py",
+# redaction, the presigned fetch, redirects: seconds), tests/functions (the functions against the emulator, in a
+# program: seconds) and docs/reference.md's field table; the rest is slow.
+TEST_DIRS = ["tests/unit", "tests/client", "tests/functions", "tests/security/test_yaml_limits.py",
+             "tests/security/test_redaction.py",
              "tests/security/test_presigned_fetch.py", "tests/security/test_redirects.py",
              "tests/docs/test_readme.py::test_the_field_table_is_the_one_generated_from_the_field_declarations"]
 ACCEPTED_FILE = ROOT / "tests" / "MUTANTS.md"
@@ -59,6 +61,7 @@ DOC_KEYWORDS = {"description", "doc_type"}  # documentation text (tests/docs hol
 # Only the plugins the fast folders use, named (PYTEST_DISABLE_PLUGIN_AUTOLOAD in the workers): scanning and loading
 # every installed plugin cost about a second per mutant.
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "pytest_timeout", "-p", "_hypothesis_pytestplugin",
+               "-p", "pulumi_pcimage.emulator.pytest_plugin",  # tests/functions' emulator fixtures
                "-o", "addopts=", "--timeout=60"]
 
 

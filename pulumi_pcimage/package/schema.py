@@ -1,5 +1,5 @@
-"""The `pcimage` Pulumi package schema, generated from the field table (`fields.py`), the function results
-(`functions.py`) and ParallelCluster's own image configuration schema (`pcluster_schema.json`): one declaration per
+"""The `pcimage` Pulumi package schema, generated from the field table (`fields.py`), the queries the functions
+serve (`queries.py`) and ParallelCluster's own image configuration schema (`pcluster_schema.json`): one declaration per
 field still drives everything. `python -m pulumi_pcimage.package.schema` prints it; the shipped `schema.json` is
 this output (a test keeps them equal), and the SDKs in `sdk/` are generated from it (`scripts/generate_sdks.sh`).
 
@@ -14,9 +14,9 @@ import re
 import typing
 from typing import Any
 
-from .. import endpoint, functions, pcluster_schema
+from .. import endpoint, pcluster_schema, queries
 from .._version import __version__
-from ..fields import BY_NAME, INPUTS, OUTPUTS_ONLY, USER_INPUTS, Field
+from ..fields import BY_NAME, IMAGE_BUILD_STATUSES, INPUTS, OUTPUTS_ONLY, USER_INPUTS, Field
 
 PACKAGE = "pcimage"
 RESOURCE = f"{PACKAGE}:index:CustomImage"
@@ -57,12 +57,12 @@ def _ref(name: str) -> dict[str, str]:
 # Enumeration name -> (its values, as declared where they are checked or produced; what they are). A field or
 # argument whose values are one of these sets is typed with that enumeration.
 ENUMS: dict[str, tuple[tuple[str, ...], str]] = {
-    "OperatingSystem": (functions.SUPPORTED_OSES,
+    "OperatingSystem": (queries.SUPPORTED_OSES,
                         "An operating system of official ParallelCluster images (ParallelCluster 3.16.1)."),
-    "Architecture": (functions.SUPPORTED_ARCHITECTURES, "A CPU architecture ParallelCluster builds images for."),
-    "ImageStatus": (functions.IMAGE_STATUSES, "Which custom images to list: built (`AVAILABLE`), building "
+    "Architecture": (queries.SUPPORTED_ARCHITECTURES, "A CPU architecture ParallelCluster builds images for."),
+    "ImageStatus": (queries.IMAGE_STATUSES, "Which custom images to list: built (`AVAILABLE`), building "
                                               "(`PENDING`) or failed (`FAILED`)."),
-    "ImageBuildStatus": (functions.IMAGE_BUILD_STATUSES, "The build status of a custom image, as the API gives it."),
+    "ImageBuildStatus": (IMAGE_BUILD_STATUSES, "The build status of a custom image, as the API gives it."),
     "ValidationFailureLevel": (BY_NAME["validation_failure_level"].choices,
                                "A level of ParallelCluster's configuration validators."),
 }
@@ -233,45 +233,64 @@ FROM_CONFIG = {"api_url": endpoint.CONFIG_API_URL, "region": "region", "aws_prof
 @dataclasses.dataclass(frozen=True)
 class Invoke:
     """A function the package serves, declared once: its schema (`FUNCTIONS`, `FUNCTION_ARGS`) and the plugin's
-    dispatch (`package/server.py`) both read it."""
+    dispatch (`package/server.py`) both read it. The query (`queries.py`) gives the call, the result type and each
+    argument's rule; the declaration adds the token and each argument's schema name and description."""
 
     token: str
-    call: typing.Callable[..., Any]  # the Python function: its arguments are `args` in snake_case, then region etc.
-    result: type
-    many: bool  # a list of `result` (the schema's `images`), or one
-    # argument as the schema spells it -> (description, allowed values, required); `region` is every function's
-    args: dict[str, tuple[str, tuple[str, ...], bool]]
+    query: queries.Query[Any]
+    # argument as the schema spells it -> its description: the query's own arguments, in order, then `region`
+    described: dict[str, str]
+
+    def __post_init__(self) -> None:
+        declared = [*self.query.arguments, queries.REGION]
+        if list(self.described) != [camel(a.name) for a in declared]:
+            raise ValueError(f"{self.token} declares {list(self.described)}; its query takes "
+                             f"{[a.name for a in declared]} (as the schema spells them, in order)")
+
+    @property
+    def name(self) -> str:
+        """The function's name as the schema spells it (`getOfficialImages`)."""
+        return self.token.split(":")[-1]
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Each argument's Python name -> its name in the schema: how messages name it."""
+        return {a.name: schema for a, schema in zip((*self.query.arguments, queries.REGION), self.described,
+                                                     strict=True)}
+
+    @property
+    def args(self) -> dict[str, tuple[str, tuple[str, ...], bool]]:
+        """Argument as the schema spells it -> (description, allowed values, required)."""
+        return {schema: (self.described[schema], a.choices, a.required)
+                for a, schema in zip((*self.query.arguments, queries.REGION), self.described, strict=True)}
 
     def arguments(self, values: dict[str, Any]) -> dict[str, Any]:
-        """The function's own keyword arguments (not region) from the invoke's, None where absent."""
-        return {_snake(name): values.get(name) for name in self.args if name != "region"}
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), name)
+        """The query's values (Python names) from the invoke's (schema names), None where absent."""
+        return {name: values.get(schema) for name, schema in self.names.items()}
 
 
 _REGION_ARG = ("The region whose images are meant. Omitted: the provider's `region`, else AWS_REGION / "
                "AWS_DEFAULT_REGION, else the profile's region, else the API's own region.")
 INVOKES: dict[str, Invoke] = {invoke.token: invoke for invoke in (
-    Invoke(f"{PACKAGE}:index:getOfficialImages", functions.get_official_images, functions.OfficialImage, True, {
-        "os": ("Only images of this operating system.", functions.SUPPORTED_OSES, False),
-        "architecture": ("Only images of this architecture.", functions.SUPPORTED_ARCHITECTURES, False),
-        "region": (_REGION_ARG, (), False)}),
-    Invoke(f"{PACKAGE}:index:listImages", functions.list_images, functions.ImageSummary, True, {
-        "imageStatus": ("Which images: built, building or failed.", functions.IMAGE_STATUSES, True),
-        "region": (_REGION_ARG, (), False)}),
-    Invoke(f"{PACKAGE}:index:getImage", functions.get_image, functions.ImageInfo, False, {
-        "imageId": ("The image id.", (), True),
-        "region": (_REGION_ARG, (), False)}),
+    Invoke(f"{PACKAGE}:index:getOfficialImages", queries.OFFICIAL_IMAGES, {
+        "os": "Only images of this operating system.",
+        "architecture": "Only images of this architecture.",
+        "region": _REGION_ARG}),
+    Invoke(f"{PACKAGE}:index:listImages", queries.IMAGES, {
+        "imageStatus": "Which images: built, building or failed.",
+        "region": _REGION_ARG}),
+    Invoke(f"{PACKAGE}:index:getImage", queries.IMAGE, {
+        "imageId": "The image id.",
+        "region": _REGION_ARG}),
 )}
 # The schema's views of the registry: token -> (docstring, result type, "list" or "one"); token -> arguments.
 FUNCTIONS: dict[str, tuple[str | None, type, str]] = {
-    token: (invoke.call.__doc__, invoke.result, "list" if invoke.many else "one") for token, invoke in INVOKES.items()}
+    token: (invoke.query.call.__doc__, invoke.query.result, "list" if invoke.query.many else "one")
+    for token, invoke in INVOKES.items()}
 FUNCTION_ARGS: dict[str, dict[str, tuple[str, tuple[str, ...], bool]]] = {
     token: invoke.args for token, invoke in INVOKES.items()}
-LIST_RESULTS = {functions.OfficialImage: "The official images, in the API's order.",
-                functions.ImageSummary: "The images, across all pages of the API's answer."}
+LIST_RESULTS = {queries.OfficialImage: "The official images, in the API's order.",
+                queries.ImageSummary: "The images, across all pages of the API's answer."}
 
 
 # ---------------------------------------------------------------- the resource

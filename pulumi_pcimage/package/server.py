@@ -15,7 +15,6 @@ import asyncio
 import contextvars
 import dataclasses
 import logging
-import re
 import sys
 import threading
 import time
@@ -36,7 +35,7 @@ from pulumi.runtime.proto import provider_pb2 as proto
 
 from .. import endpoint, hostpool, waiter
 from ..durations import duration
-from ..errors import EndpointNotConfigured, PartiallyCreated, PcImageError, ProviderError
+from ..errors import ArgumentError, EndpointNotConfigured, PartiallyCreated, PcImageError, ProviderError
 from ..fields import BY_NAME
 from ..walk import rebuild
 from ..lifecycle import BuildFailed, Hooks, HostState, Lifecycle, log
@@ -416,24 +415,28 @@ class PcImageProvider(p.Provider):
     # ------------------------------------------------------------ functions
 
     def _invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
+        invoke = INVOKES.get(request.tok)
+        if invoke is None:
+            return p.InvokeResponse(failures=[p.CheckFailure("", f"unknown function {request.tok!r}")])
         args = {key: plain(value) for key, value in request.args.items()}
         settings: dict[str, Any] = {}
         failures = self._defaults(settings)
         if failures:
             return p.InvokeResponse(failures=failures)
-        common = dict(region=args.get("region") or settings.get("region"), api_url=settings["api_url"],
-                      aws_profile=settings.get("aws_profile"), role_arn=settings.get("role_arn"))
-        token = request.tok
-        invoke = INVOKES.get(token)
-        if invoke is None:
-            return p.InvokeResponse(failures=[p.CheckFailure("", f"unknown function {token!r}")])
+        # Wire values of any type (None when absent): the query checks each and names the one it refuses.
+        values = {**invoke.arguments(args), "region": args.get("region") or settings.get("region")}
         try:
-            # Wire values of any type (None when absent): each function checks its own and names the argument.
-            answer = invoke.call(**invoke.arguments(args), **common)
-        except (ValueError, PcImageError) as exc:  # the functions' names and arguments, as this package spells them
-            text = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: camel(m.group(0)), str(exc))
-            return p.InvokeResponse(failures=[p.CheckFailure("", text)])
-        if not invoke.many:
+            invoke.query.check(values)
+            # Signed as the program-side functions sign: for the default region, where the host name does not tell
+            # the API's. The endpoint and the identity are the provider's, checked by CheckConfig.
+            client = self.state.client(settings["api_url"], endpoint.default_region(), settings.get("aws_profile"),
+                                       settings.get("role_arn"))
+            answer = invoke.query.run(client, values)
+        except ArgumentError as exc:  # the function and its argument as the schema names them
+            return p.InvokeResponse(failures=[p.CheckFailure("", exc.said_as(invoke.name, invoke.names))])
+        except (ValueError, PcImageError) as exc:  # the API's refusal, with the field names this package uses
+            return p.InvokeResponse(failures=[p.CheckFailure("", camel_text(str(exc)))])
+        if not invoke.query.many:
             return p.InvokeResponse(return_value=_result(answer))
         return p.InvokeResponse(return_value={"images": PropertyValue([PropertyValue(_result(i)) for i in answer])})
 

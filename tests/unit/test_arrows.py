@@ -2,8 +2,9 @@
 
 program (resource, functions) -> provider face -> lifecycle -> waiter, client, config, fields; client -> retry,
 signing, endpoint; signing -> endpoint.
-The lifecycle knows no face, the faces do not know each other, the emulator imports nothing from the provider side,
-and the client works without Pulumi.
+The queries (official images, custom images, one image) are core too: both the program's functions and the package
+face serve them. The lifecycle knows no face, the faces do not know each other nor the program side, the emulator
+imports nothing from the provider side, and the client and the queries work without Pulumi.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pulumi_pcimage.devtools.imports import cycles, graph, main, top
 
 # the lifecycle and everything below it
 CORE = {"lifecycle", "identity", "waiter", "client", "retry", "signing", "config", "fields", "endpoint", "errors",
-        "redact", "regions", "pcluster_schema", "hostpool", "durations", "walk", "_version", "presigned"}
+        "redact", "regions", "pcluster_schema", "hostpool", "durations", "walk", "_version", "presigned", "queries"}
 FACES = {"provider", "package"}
 PROGRAM = {"resource", "functions"}
 
@@ -43,8 +44,9 @@ def test_the_faces_do_not_know_each_other_nor_the_program_resource():
     provider = {top(name) for name in imports["provider"]}
     package = {top(name) for module, names in imports.items() if top(module) == "package" for name in names}
     assert not provider & {"package", "resource", "functions"}
-    # functions: the package serves the same three functions as invokes (their result types and their calls)
-    assert not package & {"provider", "resource"}
+    # the package serves the same three queries as invokes, from `queries`: the program side is not imported
+    assert not package & {"provider", "resource", "functions"}
+    assert "queries" in package and "queries" in imports["functions"]
 
 
 def test_the_emulator_imports_nothing_from_the_provider_side():
@@ -69,6 +71,24 @@ def test_the_client_signs_and_calls_without_pulumi_installed():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "2\n"  # rocky9 on x86_64 and arm64
+
+
+def test_the_queries_run_without_pulumi_installed():
+    # what the package face shares with the program side reads no stack configuration and makes no Outputs
+    code = (
+        "import sys\n"
+        "sys.modules['pulumi'] = None  # any import of pulumi now raises ImportError\n"
+        "from pulumi_pcimage import queries\n"
+        "class Client:\n"
+        "    def describe_image(self, image_id, *, region=None):\n"
+        "        return {'imageId': image_id, 'region': region}\n"
+        "print(queries.IMAGE.run(Client(), {'image_id': 'base', 'region': 'eu-west-1'}).region)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pulumi_pcimage')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    region, loaded = done.stdout.splitlines()
+    assert region == "eu-west-1"
+    assert "pulumi_pcimage.lifecycle" not in loaded and "pulumi_pcimage.functions" not in loaded, loaded
 
 
 def test_no_import_cycle_and_the_graph_prints_for_anyone(capsys):

@@ -859,12 +859,37 @@ def test_function_failures_name_the_function_and_argument_as_the_schema_does(cat
         "", "getOfficialImages: os 'windows' is not one of the allowed values: alinux2023, ubuntu2204, ubuntu2404, "
             "rhel8, rocky8, rhel9, rocky9")]
     assert invoke(prov, "pcimage:index:listImages", {})[1] == [("", "listImages: imageStatus is required")]
+    # named from the declaration: the argument's schema name, wherever the rule's words quote it
+    assert invoke(prov, "pcimage:index:getImage", {"imageId": "image_id"})[1] == [(
+        "", "getImage: imageId 'image_id' must match ^[a-zA-Z][a-zA-Z0-9-]{1,127}$")]
+    [(_, reason)] = invoke(prov, "pcimage:index:getImage", {"imageId": "base-1", "region": "mars_north"})[1]
+    assert reason.startswith("getImage: region 'mars_north' must match ^(af-south-1|")
+    assert invoke(prov, "pcimage:index:listImages", {"imageStatus": 3})[1] == [(
+        "", "listImages: imageStatus must be a string, got 3.0")]
+    assert catalog.calls == [], "refused before anything is sent"
     [(_, reason)] = invoke(prov, "pcimage:index:getImage", {"imageId": "no-such-image"})[1]
     assert "no-such-image" in reason
     assert invoke(prov, "pcimage:index:deleteEverything", {}) == ({}, [("", "unknown function "
                                                                           "'pcimage:index:deleteEverything'")])
     [(where, reason)] = invoke(start(), "pcimage:index:listImages", {"imageStatus": "AVAILABLE"})[1]
     assert where == "apiUrl" and "pass apiUrl" in reason
+
+
+def test_an_api_error_keeps_its_words_with_the_packages_field_names(catalog, clients):
+    def refused(*args, **kwargs):
+        raise BadRequestError("the request was refused: check api_url", operation="list_images")
+
+    catalog.iter_images = refused
+    assert invoke(start(apiUrl=API, region="eu-west-1"), "pcimage:index:listImages", {"imageStatus": "FAILED"})[1] == [
+        ("", "list_images: HTTP 400: the request was refused: check apiUrl")]
+
+
+def test_each_provider_calls_through_clients_of_its_own(catalog, clients):
+    for _ in range(2):
+        prov = start(apiUrl=API, region="eu-west-1", profile="team")
+        invoke(prov, "pcimage:index:getImage", {"imageId": "base-1"})
+        invoke(prov, "pcimage:index:listImages", {"imageStatus": "AVAILABLE"})
+    assert clients == [{"api_url": API, "profile": "team", "role_arn": None}] * 2, "one per provider, kept"
 
 
 # ---------------------------------------------------------------- the plugin's entry point
