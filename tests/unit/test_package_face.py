@@ -794,7 +794,11 @@ def test_a_lost_engine_never_fails_an_operation():
 # ---------------------------------------------------------------- functions through Invoke
 
 @pytest.fixture
-def catalog(api):
+def catalog(api, monkeypatch):
+    # Invokes are served by pulumi_pcimage.functions, whose HostState is that module's own (the program side's):
+    # no face passes one in, so its clients are reached through the module's default.
+    monkeypatch.setattr(state, "make_client", api.as_client)
+
     def describe_official_images(*, region=None, os=None, architecture=None):
         api.calls.append(("describe_official_images", "", {"region": region, "os": os, "architecture": architecture}))
         return {"images": [{"amiId": "ami-0a1", "name": "aws-parallelcluster-3.16.1-amzn2023-hvm-arm64",
@@ -818,8 +822,7 @@ def invoke(prov, token: str, args: dict) -> tuple[dict, list[tuple[str, str]]]:
 
 
 def test_functions_through_invoke(catalog, clients, monkeypatch):
-    # invokes are served by pulumi_pcimage.functions, whose HostState is its own module's: no provider passes one in
-    monkeypatch.setattr(state, "make_client", clients.make)
+    monkeypatch.setattr(state, "make_client", clients.make)  # as `catalog` does, recording each client made
     prov = start(apiUrl=API, region="eu-west-1", profile="team", roleArn=ROLE)
     found, fails = invoke(prov, "pcimage:index:getOfficialImages", {"os": "alinux2023", "architecture": "arm64",
                                                                     "region": "us-east-1"})
