@@ -21,6 +21,11 @@ from .lifecycle import HostState, Lifecycle, is_unknown, log
 class CustomImageProvider(ResourceProvider):
     serialize_as_secret_always = False  # holds nothing: safe to store in plain state
 
+    def __init__(self, state: HostState | None = None) -> None:
+        # `state`: a test's (its API and clock); never given in a program, whose instance is pickled into the state.
+        if state is not None:
+            self._state = state
+
     def configure(self, req: ConfigureRequest) -> None:
         # Only a fallback: CustomImage resolves api_url in the program. Set in the host, never pickled.
         self._stack_config = req.config

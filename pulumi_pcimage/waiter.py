@@ -99,6 +99,19 @@ class Backoff:
         return cls(scale=scale)
 
 
+@dataclass(frozen=True)
+class Clock:
+    """Where waits read the time and spend their delays: real time, unless a test injects a simulated one (the
+    lifecycle takes it from its HostState and passes both to `wait`). A wait given a `cancel` spends its delays in
+    `cancel.wait` instead: on a simulated clock, give a cancel that advances it (tests/unit/test_waiter.py)."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Any] = time.sleep
+
+
+REAL_TIME = Clock()
+
+
 @dataclass
 class Outcome:
     state: State  # "success" or "failure"

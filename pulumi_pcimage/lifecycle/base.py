@@ -3,11 +3,10 @@ state, and the API clients it reaches images through."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from .. import endpoint
+from .. import endpoint, waiter
 from .values import Settings, Hooks
 from .state import ApiClient, HostState
 
@@ -33,11 +32,19 @@ class Base:
         progress = self.hooks.progress
         if progress is None:
             return poll
-        start = time.monotonic()
+        monotonic = self.state.clock.monotonic
+        start = monotonic()
 
         def observed() -> dict:
             answer = poll()
-            progress(phase, answer, time.monotonic() - start)
+            progress(phase, answer, monotonic() - start)
             return answer
 
         return observed
+
+    def _wait(self, poll: Callable[[], dict], acceptors: tuple[waiter.Acceptor, ...], *, timeout: float,
+              what: str) -> waiter.Outcome:
+        """`waiter.wait` on this state's clock, ended by the face's cancel."""
+        clock = self.state.clock
+        return waiter.wait(poll, acceptors, timeout=timeout, what=what, clock=clock.monotonic, sleep=clock.sleep,
+                           cancel=self.hooks.cancel)

@@ -100,9 +100,8 @@ class Building(Deleting):
                  "resource's ownership tag) and waits for it. To stop it instead: "
                  f"pcluster delete-image --image-id {image_id}")
         try:
-            outcome = waiter.wait(self._observed("build", lambda: client.describe_image(image_id, region=s.region)),
-                                  waiter.BUILD, timeout=timeout, what=f"image {image_id} build",
-                                  cancel=self.hooks.cancel)
+            outcome = self._wait(self._observed("build", lambda: client.describe_image(image_id, region=s.region)),
+                                 waiter.BUILD, timeout=timeout, what=f"image {image_id} build")
         except waiter.WaitTimeout as exc:
             raise BuildFailed(f"image {image_id!r} was still {exc.last_status or 'building'} after {limit}.{later}",
                               outputs(s.as_dict(), {"imageBuildStatus": exc.last_status or UNFINISHED})) from None

@@ -3,8 +3,6 @@ when the API refuses."""
 
 from __future__ import annotations
 
-import time
-
 from .. import waiter
 from ..durations import duration
 from ..errors import (BadRequestError, DeleteFailed, DeleteRefused,
@@ -21,19 +19,19 @@ class Deleting(Base):
     def _delete_and_wait(self, client: ApiClient, s: Settings, image_id: str, *, timeout: float, case: Case) -> None:
         """Delete the image and wait until it is gone. `case`: whose delete it is (REPLACED, UNDECLARED, CLEANUP),
         which decides what a refusal advises."""
-        region, start = s.region, time.monotonic()
+        monotonic = self.state.clock.monotonic  # the deadline's clock: the waits' own
+        region, start = s.region, monotonic()
         again = "`pulumi destroy`" if case == UNDECLARED else "`pulumi up`"
         limit = (f"the delete timeout ({duration(timeout)}, customTimeouts)" if self.hooks.delete_timeout
                  else f"delete_timeout_minutes={s.delete_timeout_minutes:g}")
 
         def left() -> float:
-            return max(0.0, timeout - (time.monotonic() - start))
+            return max(0.0, timeout - (monotonic() - start))
 
         def settle() -> None:
             try:
-                waiter.wait(self._observed("build", lambda: client.describe_image(image_id, region=region)),
-                            waiter.SETTLED, timeout=left(), what=f"image {image_id} build (before deleting it)",
-                            cancel=self.hooks.cancel)
+                self._wait(self._observed("build", lambda: client.describe_image(image_id, region=region)),
+                           waiter.SETTLED, timeout=left(), what=f"image {image_id} build (before deleting it)")
             except waiter.Cancelled:
                 raise DeleteFailed(f"image {image_id!r}: stopped waiting for its build to end (cancelled); "
                                    f"nothing was deleted. Run {again} again later.") from None
@@ -65,9 +63,8 @@ class Deleting(Base):
                 raise DeleteRefused(refused_delete(image_id, region, exc.message.rstrip(". "), s.force_delete,
                                                     case)) from exc
         try:
-            outcome = waiter.wait(self._observed("delete", lambda: client.describe_image(image_id, region=region)),
-                                  waiter.DELETE, timeout=left(), what=f"image {image_id} deletion",
-                                  cancel=self.hooks.cancel)
+            outcome = self._wait(self._observed("delete", lambda: client.describe_image(image_id, region=region)),
+                                 waiter.DELETE, timeout=left(), what=f"image {image_id} deletion")
         except waiter.Cancelled:
             raise DeleteFailed(f"image {image_id!r}: stopped waiting (cancelled) after its deletion was accepted; "
                                "it goes on server-side: the next `pulumi refresh` or `pulumi destroy` "

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..waiter import REAL_TIME, Clock
+
 
 class ApiClient(Protocol):
     """What the lifecycle and the get_* functions ask of a ParallelCluster API client: `client.ParallelClusterClient`
@@ -77,11 +79,13 @@ class HostState:
       (force_delete) cannot reach them, and the advice after a refusal must say so.
 
     `make_client(api_url, *, region, profile, role_arn, max_attempts)`: how clients are built (default:
-    `make_client`, the real one).
+    `make_client`, the real one). `clock`: the time every wait and deadline of the lifecycle runs on (default: real
+    time).
     """
 
-    def __init__(self, make_client: Callable[..., ApiClient] | None = None) -> None:
+    def __init__(self, make_client: Callable[..., ApiClient] | None = None, clock: Clock = REAL_TIME) -> None:
         self._make_client = make_client
+        self.clock = clock
         self._lock = threading.Lock()
         self._clients: dict[tuple, ApiClient] = {}
         self._dryruns: dict[str, list[str]] = {}

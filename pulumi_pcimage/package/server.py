@@ -159,12 +159,13 @@ class StatusLine:
 # ---------------------------------------------------------------- the provider
 
 class PcImageProvider(p.Provider):
-    def __init__(self, engine_address: str | None = None):
+    def __init__(self, engine_address: str | None = None, state: HostState | None = None):
         self.settings: dict[str, str] = {}  # the provider configuration (camelCase keys)
         self.secret_settings: set[str] = set()  # which of them are secrets: so are the inputs they fill
         self.cancelled = threading.Event()
         self._api_urls: dict[tuple, str] = {}
-        self.state = HostState()  # what this process remembers: clients, dry runs, adoptions, declared generations
+        # what this process remembers: clients, dry runs, adoptions, declared generations
+        self.state = state or HostState()
         self._lock = threading.Lock()
         self.engine = EngineLog(engine_address)
         log.addHandler(_ToEngine(self.engine))  # logging's default format: the message alone

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from pulumi_pcimage.errors import BadRequestError, ConflictError, NotFoundError
+from pulumi_pcimage.lifecycle import HostState
 
 
 @dataclass
@@ -51,6 +52,15 @@ class FakeApi:
         self.config_server: ConfigServer | None = None
         self.stack_events: list[dict] = []
         self.log_lines: list[str] = []
+        self.state = HostState(make_client=self.as_client)  # the provider process of a test's faces
+
+    def as_client(self, *args: Any, **kwargs: Any) -> FakeApi:
+        """A HostState's `make_client`: every client is this API."""
+        return self
+
+    def host_state(self) -> HostState:
+        """The state of another provider process: its clients are this API too, on `state`'s clock."""
+        return HostState(make_client=self.as_client, clock=self.state.clock)
 
     def _record(self, operation: str, image_id: str, **kwargs: Any) -> None:
         self.calls.append((operation, image_id, kwargs))

@@ -6,14 +6,13 @@ polling speed, so a three-hour build wait costs milliseconds and a waiter regres
 
 import logging
 import re
-from types import SimpleNamespace
 
 import pytest
 
-from pulumi_pcimage import lifecycle, waiter
+from pulumi_pcimage import waiter
 from pulumi_pcimage.errors import (AuthError, BadRequestError, InternalServiceError, NotFoundError,
                                    TransportError)
-from pulumi_pcimage.lifecycle import BuildFailed, DeleteFailed, ImageClash
+from pulumi_pcimage.lifecycle import BuildFailed, DeleteFailed, ImageClash, Lifecycle
 
 from .test_provider import CHANGED, create, inputs, prov, urn  # noqa: F401 (prov: the fixture)
 
@@ -35,10 +34,8 @@ class SimClock:
 def clock(api, monkeypatch):
     sim = SimClock()
     monkeypatch.setenv(waiter.POLL_SCALE_ENV, "1")  # real delays, simulated time
-    monkeypatch.setattr(waiter.wait, "__kwdefaults__",
-                        {**waiter.wait.__kwdefaults__, "clock": sim.monotonic, "sleep": sim.sleep})
-    for part in (lifecycle.base, lifecycle.deleting):  # the lifecycle's own clock: progress times, delete deadlines
-        monkeypatch.setattr(part, "time", SimpleNamespace(monotonic=sim.monotonic))
+    # the clock of every wait and deadline of the lifecycle, in this test's provider processes
+    api.state.clock = waiter.Clock(sim.monotonic, sim.sleep)
     return sim
 
 
@@ -349,8 +346,8 @@ def test_an_update_to_an_endpoint_that_sees_the_image_keeps_its_outputs(prov, ap
 def test_a_refresh_that_finds_the_image_unusable_plans_its_rebuild(prov, api, status, extra, replaced):
     olds = outputs_of(prov, api)
     api.images["hpc-base"].script, api.images["hpc-base"].extra = [status], extra
-    _, refreshed = lifecycle.Lifecycle().read("hpc-base", olds)
-    plan = lifecycle.Lifecycle().diff("hpc-base", refreshed, prov.check(refreshed, inputs(
+    _, refreshed = Lifecycle(state=api.host_state()).read("hpc-base", olds)
+    plan = Lifecycle(state=api.host_state()).diff("hpc-base", refreshed, prov.check(refreshed, inputs(
         validate_on_preview=False)).inputs)
     assert plan.replaces == replaced and plan.delete_before_replace is True
 

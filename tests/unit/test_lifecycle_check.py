@@ -32,7 +32,7 @@ def test_a_missing_configuration_is_named_with_what_it_is():
 
 
 def test_a_missing_region_says_every_way_to_give_one(api):
-    checked = Lifecycle().check({}, inputs(region=None))
+    checked = Lifecycle(state=api.host_state()).check({}, inputs(region=None))
     assert failures_of(checked) == {"region": "the image's region could not be determined: pass region=..., or set "
                                               "`pulumi config set aws:region <region>`, AWS_REGION or "
                                               "AWS_DEFAULT_REGION"}
@@ -40,13 +40,13 @@ def test_a_missing_region_says_every_way_to_give_one(api):
 
 
 def test_an_unparseable_configuration_that_is_not_secret_is_quoted_in_full(api):
-    checked = Lifecycle().check({}, inputs(image_configuration="Build: [unclosed"))
+    checked = Lifecycle(state=api.host_state()).check({}, inputs(image_configuration="Build: [unclosed"))
     reason = failures_of(checked)["image_configuration"]
     assert reason.startswith("image_configuration is not valid YAML: while parsing a flow sequence")
 
 
 def test_a_fixed_image_id_changed_with_the_same_configuration_is_the_users(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     olds = core.check({}, inputs(validate_on_preview=False)).inputs
     checked = core.check(olds, inputs(image_id="hpc-renamed", validate_on_preview=False))
     assert checked.failures == [] and checked.inputs["image_id"] == "hpc-renamed"
@@ -54,13 +54,13 @@ def test_a_fixed_image_id_changed_with_the_same_configuration_is_the_users(api):
 
 
 def test_an_unknown_owner_in_a_preview_leaves_the_owner_and_derived_id_unknown(api):
-    checked = Lifecycle().check({}, inputs(owner=Unknown(), image_id=None))
+    checked = Lifecycle(state=api.host_state()).check({}, inputs(owner=Unknown(), image_id=None))
     assert checked.failures == [] and api.calls == []
     assert isinstance(checked.inputs["owner"], Unknown) and isinstance(checked.inputs["image_id"], Unknown)
 
 
 def test_state_of_a_release_without_generations_keeps_none_when_the_configuration_changes(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     olds = {**core.check({}, inputs(validate_on_preview=False)).inputs, "generation": None}
     checked = core.check(olds, inputs(image_configuration=CHANGED))
     assert checked.failures == [] and checked.inputs["generation"] == ""
@@ -71,7 +71,7 @@ def test_state_of_a_release_without_generations_keeps_none_when_the_configuratio
 # ---------------------------------------------------------------- the preview's dry run
 
 def test_the_dry_run_carries_a_placeholder_generation_of_the_same_length(api):
-    Lifecycle().check({}, inputs())
+    Lifecycle(state=api.host_state()).check({}, inputs())
     (image_id, kw), = dry_runs(api)
     sent = config.load(kw["configuration"])
     assert image_id == "hpc-base" and config.tag_of(sent, config.GENERATION_TAG) == "0" * 16
@@ -79,7 +79,7 @@ def test_the_dry_run_carries_a_placeholder_generation_of_the_same_length(api):
 
 
 def test_the_dry_run_sends_the_validators_to_suppress(api):
-    Lifecycle().check({}, inputs(suppress_validators=["type:InstanceTypeValidator"]))
+    Lifecycle(state=api.host_state()).check({}, inputs(suppress_validators=["type:InstanceTypeValidator"]))
     (_, kw), = dry_runs(api)
     assert kw["suppress_validators"] == ["type:InstanceTypeValidator"]
 
@@ -89,7 +89,7 @@ def test_a_taken_id_does_not_hide_the_configuration_problems_of_a_preview(api):
 
     api.raise_on["build_image"] = [ConflictError("image hpc-base already exists"), validation_error(
         ("InstanceTypeValidator", "ERROR", "The instance type 'c6i.xlarge' is not supported."))]
-    checked = Lifecycle().check({}, inputs())
+    checked = Lifecycle(state=api.host_state()).check({}, inputs())
     assert failures_of(checked) == {
         "image_configuration": "InstanceTypeValidator (ERROR): The instance type 'c6i.xlarge' is not supported."}
     (first, _), (second, _) = dry_runs(api)
@@ -98,7 +98,7 @@ def test_a_taken_id_does_not_hide_the_configuration_problems_of_a_preview(api):
 
 def test_a_rejected_configuration_is_rejected_again_from_the_cache_on_its_property(api):
     api.raise_on["build_image"] = [validation_error(("UrlValidator", "ERROR", "The S3 object does not exist."))]
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     first, second = core.check({}, inputs()), core.check({}, inputs())
     assert failures_of(first) == failures_of(second) == {
         "image_configuration": "UrlValidator (ERROR): The S3 object does not exist."}
@@ -107,14 +107,14 @@ def test_a_rejected_configuration_is_rejected_again_from_the_cache_on_its_proper
 
 def test_a_dry_run_answered_202_is_accepted(api):
     api.build_image = lambda image_id, configuration, **kw: api._record("build_image", image_id, **kw) or {}
-    assert Lifecycle().check({}, inputs()).failures == []
+    assert Lifecycle(state=api.host_state()).check({}, inputs()).failures == []
 
 
 def test_a_finding_at_info_is_a_note_at_the_default_failure_level(api, caplog):
     api.raise_on["build_image"] = [validation_error(("AmiOsValidator", "INFO", "The OS is old."),
                                                     ("UrlValidator", "ERROR", "The S3 object does not exist."))]
     with caplog.at_level(logging.WARNING, logger="pulumi_pcimage"):
-        checked = Lifecycle().check({}, inputs())
+        checked = Lifecycle(state=api.host_state()).check({}, inputs())
     assert failures_of(checked) == {"image_configuration": "UrlValidator (ERROR): The S3 object does not exist."}
     assert "image hpc-base: AmiOsValidator (INFO): The OS is old." in caplog.text
 
@@ -124,7 +124,8 @@ def test_a_secret_configurations_values_are_masked_in_the_apis_findings_but_bool
         "ComponentsValidator", "ERROR",
         "Component arn:aws:imagebuilder:us-east-1:123456789012:component/x/1 needs UpdateOsPackages True, "
         "found True"))]
-    checked = Lifecycle().check({}, inputs(image_configuration=SECRET_CONFIG, secret_configuration=True))
+    checked = Lifecycle(state=api.host_state()).check({}, inputs(image_configuration=SECRET_CONFIG,
+                                                                 secret_configuration=True))
     assert failures_of(checked) == {
         "image_configuration": "ComponentsValidator (ERROR): Component *** needs UpdateOsPackages True, found True"}
 
@@ -132,7 +133,7 @@ def test_a_secret_configurations_values_are_masked_in_the_apis_findings_but_bool
 # ---------------------------------------------------------------- diff
 
 def test_a_configuration_change_is_planned_down_to_the_property_that_changed(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     olds = core.check({}, inputs(image_configuration=config.load(CONFIG), validate_on_preview=False)).inputs
     assert olds["image_configuration"] == config.load(CONFIG), "a mapping stays a mapping, without our tags"
     news = core.check(olds, inputs(image_configuration=config.load(CHANGED), validate_on_preview=False)).inputs
@@ -141,7 +142,7 @@ def test_a_configuration_change_is_planned_down_to_the_property_that_changed(api
 
 
 def test_a_text_configuration_changes_as_a_whole(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     olds = core.check({}, inputs(validate_on_preview=False)).inputs
     news = core.check(olds, inputs(image_configuration=CHANGED, validate_on_preview=False)).inputs
     assert (olds["image_configuration"], news["image_configuration"]) == (CONFIG, CHANGED), "text stays as given"
@@ -152,7 +153,7 @@ def test_a_text_configuration_changes_as_a_whole(api):
 
 
 def test_the_same_configuration_as_text_then_as_a_mapping_keeps_the_image(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     text = CONFIG + "Image:\n  RootVolume:\n    Size: 200\n"
     olds = core.check({}, inputs(image_configuration=text, image_id=None, validate_on_preview=False)).inputs
     # as a mapping over the Pulumi wire, where every number is a double
@@ -169,7 +170,7 @@ def test_the_same_configuration_as_text_then_as_a_mapping_keeps_the_image(api):
 
 
 def test_a_region_change_alone_names_no_configuration_path(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     olds = core.check({}, inputs(validate_on_preview=False)).inputs
     news = core.check(olds, inputs(region="eu-west-1", validate_on_preview=False)).inputs
     plan = core.diff("hpc-base", olds, news)
@@ -177,7 +178,7 @@ def test_a_region_change_alone_names_no_configuration_path(api):
 
 
 def test_state_of_a_release_without_owner_tags_plans_no_change(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     olds = {k: v for k, v in core.check({}, inputs(validate_on_preview=False)).inputs.items()
             if k not in ("owner", "generation")}
     news = core.check(olds, inputs(owner=urn(), validate_on_preview=False)).inputs
@@ -187,7 +188,7 @@ def test_state_of_a_release_without_owner_tags_plans_no_change(api):
 
 
 def test_an_update_whose_configuration_holds_an_unknown_value_plans_a_replacement_without_paths(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     olds = core.check({}, inputs(validate_on_preview=False)).inputs
     pending = {"Build": {"InstanceType": Unknown(), "ParentImage": "ami-0123456789abcdef0"}}
     checked = core.check(olds, inputs(image_configuration=pending, validate_on_preview=False))

@@ -23,7 +23,7 @@ def checked(**overrides):
 def failed_build(api, **overrides):
     api.build_script = ["BUILD_FAILED"]
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle().create(checked(keep_failed_image=True, **overrides))
+        Lifecycle(state=api.host_state()).create(checked(keep_failed_image=True, **overrides))
     return str(failure.value)
 
 
@@ -57,7 +57,7 @@ def test_a_failed_build_quotes_the_newest_build_log_keeping_its_empty_lines(api)
 def test_an_image_built_outside_pulumi_with_the_same_configuration_is_not_taken_without_asking(api):
     api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)
     with pytest.raises(ImageClash) as clash:
-        Lifecycle().create(checked())
+        Lifecycle(state=api.host_state()).create(checked())
     assert str(clash.value) == (
         "image id 'hpc-base' is already taken (status BUILD_COMPLETE) and it was not built by this resource. "
         "Choices: set adopt_existing=True to take it over as it is; choose another image_id (or omit image_id to "
@@ -70,7 +70,7 @@ def test_a_forced_delete_refused_by_the_api_quotes_its_reason_and_does_not_sugge
     api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)
     api.raise_on["delete_image"] = [BadRequestError("Image is used by launch template LT-BOX. ")]
     with pytest.raises(DeleteFailed) as failure:
-        Lifecycle().delete("hpc-base", {**inputs(), "force_delete": True})
+        Lifecycle(state=api.host_state()).delete("hpc-base", {**inputs(), "force_delete": True})
     assert str(failure.value) == (
         "the API refused to delete image 'hpc-base': Image is used by launch template LT-BOX. Stop what uses the AMI "
         "(instances, launch templates, shares) and run `pulumi destroy` or `pulumi up` again.")
@@ -82,7 +82,7 @@ def replaced_generation_refused(api, *, forced: bool) -> str:
     program's resource was checked with another generation first."""
     api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)
     api.raise_on["delete_image"] = [BadRequestError("Image is used by launch template LT-BOX. ")]
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     live = core.check({}, inputs(validate_on_preview=False, image_id="hpc-base-2")).inputs
     with pytest.raises(DeleteFailed) as failure:
         core.delete("hpc-base", {**inputs(), "owner": live["owner"], "generation": "0123456789abcdef",
@@ -109,7 +109,8 @@ def test_an_update_that_moves_two_settings_names_both_when_the_image_cannot_be_f
     olds = {**checked(), "ami_id": "ami-0f00"}
     api.raise_on["describe_image"] = [NotFoundError("no such image")]
     with pytest.raises(PcImageError) as failure:
-        Lifecycle().update("hpc-base", olds, {**olds, "api_url": "http://127.0.0.1:2/prod", "aws_profile": "ops"})
+        Lifecycle(state=api.host_state()).update("hpc-base", olds, {**olds, "api_url": "http://127.0.0.1:2/prod",
+                                                                    "aws_profile": "ops"})
     assert str(failure.value).startswith("image 'hpc-base' cannot be found through the new api_url, aws_profile "
                                          "(describe_image in us-east-1 answered 404); nothing was changed.")
 
@@ -124,6 +125,6 @@ def test_a_build_answer_with_validator_notes_logs_each_and_says_it_started(api, 
 
     api.build_image, api.build_script = with_notes, ["BUILD_COMPLETE"]
     with caplog.at_level(logging.INFO, logger="pulumi_pcimage"):
-        Lifecycle().create(checked())
+        Lifecycle(state=api.host_state()).create(checked())
     assert "image hpc-base: UrlValidator (WARNING): The S3 object is public." in caplog.text
     assert "image hpc-base: build started" in caplog.text, "the provider's own logger says what it does"

@@ -45,7 +45,7 @@ def test_a_build_wait_shows_each_answer_with_the_time_since_it_began(api, clock)
     follow(api, clock, (0, "BUILD_IN_PROGRESS"), (1000 + 10 * MINUTE, "BUILD_COMPLETE"))
     seen = Seen()
 
-    Lifecycle(hooks=Hooks(progress=seen)).create(checked())
+    Lifecycle(state=api.host_state(), hooks=Hooks(progress=seen)).create(checked())
 
     assert {phase for phase, _, _ in seen} == {"build"} and len(seen) >= 3
     assert seen[0][1:] == ("BUILD_IN_PROGRESS", 0.0)
@@ -58,7 +58,7 @@ def test_a_delete_shows_the_build_it_waits_out_then_the_deletion(api, clock):
     api.delete_script = ["DELETE_IN_PROGRESS", "DELETE_IN_PROGRESS", "GONE"]
     seen = Seen()
 
-    Lifecycle(hooks=Hooks(progress=seen)).delete("hpc-base", inputs())
+    Lifecycle(state=api.host_state(), hooks=Hooks(progress=seen)).delete("hpc-base", inputs())
 
     phases = [(phase, status) for phase, status, _ in seen]
     assert phases[-3:] == [("build", "BUILD_COMPLETE"), ("delete", "DELETE_IN_PROGRESS"),
@@ -72,7 +72,7 @@ def test_a_cancelled_build_wait_says_the_build_goes_on_and_leaves_it_running(api
     api.build_script = ["BUILD_IN_PROGRESS"]
 
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle(hooks=cancelling("build")).create(checked())
+        Lifecycle(state=api.host_state(), hooks=cancelling("build")).create(checked())
 
     assert str(failure.value) == ("image 'hpc-base': stopped waiting after 0s (cancelled; it was BUILD_IN_PROGRESS)."
                                   + LATER)
@@ -82,7 +82,7 @@ def test_a_cancelled_build_wait_says_the_build_goes_on_and_leaves_it_running(api
 def test_a_cancelled_wait_keeps_what_exists_for_a_partial_failure(api):
     api.build_script = ["BUILD_IN_PROGRESS"]
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle(hooks=cancelling("build")).create(checked())
+        Lifecycle(state=api.host_state(), hooks=cancelling("build")).create(checked())
     kept = failure.value.outputs
     assert kept is not None and (kept["image_id"], kept["image_build_status"]) == ("hpc-base", "BUILD_IN_PROGRESS")
 
@@ -91,7 +91,7 @@ def test_a_create_after_the_engines_cancel_requests_no_build(api):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle(hooks=Hooks(cancel=cancel)).create(checked())
+        Lifecycle(state=api.host_state(), hooks=Hooks(cancel=cancel)).create(checked())
     assert str(failure.value) == ("image 'hpc-base': not built: the operation was cancelled before the build was "
                                   "requested")
     assert failure.value.outputs is None and api.ops("build_image") == [] and api.images == {}
@@ -100,17 +100,18 @@ def test_a_create_after_the_engines_cancel_requests_no_build(api):
 def test_an_update_of_a_partly_created_image_resumes_its_build_without_another(api, caplog):
     api.build_script = ["BUILD_IN_PROGRESS", "BUILD_COMPLETE"]
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle(hooks=cancelling("build")).create(checked())
+        Lifecycle(state=api.host_state(), hooks=cancelling("build")).create(checked())
     olds = failure.value.outputs
     api.images["hpc-base"].script = ["BUILD_IN_PROGRESS", "BUILD_COMPLETE"]
     caplog.set_level(logging.INFO, logger="pulumi_pcimage")
 
-    outputs = Lifecycle().update("hpc-base", olds, checked())
+    outputs = Lifecycle(state=api.host_state()).update("hpc-base", olds, checked())
 
     assert outputs["image_build_status"] == "BUILD_COMPLETE" and outputs["ami_id"]
     assert list(api.images) == ["hpc-base"] and "image hpc-base: adopting the existing image (BUILD_IN_PROGRESS)" \
         in caplog.text, "its own build is adopted whatever its generation, not built again"
-    assert Lifecycle().diff("hpc-base", olds, checked()).updates == ["image_build_status"], "resumed in place"
+    assert Lifecycle(state=api.host_state()).diff("hpc-base", olds, checked()).updates == ["image_build_status"], \
+        "resumed in place"
 
 
 @pytest.mark.timeout(10)
@@ -119,7 +120,7 @@ def test_a_delete_cancelled_while_a_build_runs_deletes_nothing(api):
     api.build_image("hpc-base", "Build: {}\n")
 
     with pytest.raises(DeleteFailed) as failure:
-        Lifecycle(hooks=cancelling("build")).delete("hpc-base", inputs())
+        Lifecycle(state=api.host_state(), hooks=cancelling("build")).delete("hpc-base", inputs())
 
     assert str(failure.value) == ("image 'hpc-base': stopped waiting for its build to end (cancelled); nothing was "
                                   "deleted. Run `pulumi destroy` again later.")
@@ -133,7 +134,7 @@ def test_a_delete_cancelled_after_it_was_accepted_says_the_deletion_goes_on(api)
     api.delete_script = ["DELETE_IN_PROGRESS"]
 
     with pytest.raises(DeleteFailed) as failure:
-        Lifecycle(hooks=cancelling("delete")).delete("hpc-base", inputs())
+        Lifecycle(state=api.host_state(), hooks=cancelling("delete")).delete("hpc-base", inputs())
 
     assert str(failure.value) == ("image 'hpc-base': stopped waiting (cancelled) after its deletion was accepted; it "
                                   "goes on server-side: the next `pulumi refresh` or `pulumi destroy` sees it gone")
@@ -151,7 +152,7 @@ def test_a_delete_retried_after_a_build_started_is_sent_only_once_the_build_ende
         return delete(image_id, **kwargs)
 
     api.delete_image = delete_image
-    Lifecycle().delete("hpc-base", inputs())
+    Lifecycle(state=api.host_state()).delete("hpc-base", inputs())
 
     assert len(sent_at) == 2 and sent_at[1] - sent_at[0] >= 30, "the retry waited for the build to end"
     assert "hpc-base" not in api.images
@@ -168,6 +169,6 @@ def test_a_delete_whose_request_alone_outlasts_the_deadline_is_not_waited_for_be
 
     api.delete_image = slow_delete_image
     with pytest.raises(DeleteFailed, match="'hpc-base' was still DELETE_IN_PROGRESS after delete_timeout_minutes=30"):
-        Lifecycle().delete("hpc-base", {**inputs(), "delete_timeout_minutes": 30})
+        Lifecycle(state=api.host_state()).delete("hpc-base", {**inputs(), "delete_timeout_minutes": 30})
 
     assert clock.now == pytest.approx(40 * MINUTE), "one look at the image, then the deadline is said"

@@ -26,11 +26,11 @@ def tags_at_aws(api, image_id):
 
 
 def test_an_image_built_by_a_program_imports_with_that_programs_inputs_and_identity(api):
-    create(CustomImageProvider())
+    create(CustomImageProvider(api.host_state()))
     owner, generation = tags_at_aws(api, "hpc-base")
     assert owner.startswith("proj/dev/hpc-base@") and len(generation) == 16
 
-    id_, ins, outs = Lifecycle().read_existing("hpc-base", FIND_WITH, urn("imported"))
+    id_, ins, outs = Lifecycle(state=api.host_state()).read_existing("hpc-base", FIND_WITH, urn("imported"))
 
     assert id_ == "hpc-base"
     assert ins == {**DEFAULTS, **FIND_WITH, "image_configuration": CONFIG, "image_id": "hpc-base",
@@ -41,7 +41,7 @@ def test_an_image_built_by_a_program_imports_with_that_programs_inputs_and_ident
 def test_an_image_built_outside_pulumi_is_owned_by_the_importing_resource_from_now_on(api):
     api.images["legacy"] = FakeImage(["BUILD_COMPLETE"], CONFIG)
 
-    _, ins, outs = Lifecycle().read_existing("legacy", FIND_WITH, urn("legacy"))
+    _, ins, outs = Lifecycle(state=api.host_state()).read_existing("legacy", FIND_WITH, urn("legacy"))
 
     assert ins["owner"].startswith("proj/dev/legacy@") and ins["generation"] == ""
     assert ins["image_configuration"] == CONFIG and ins["region"] == outs["region"] == "us-east-1"
@@ -51,18 +51,18 @@ def test_an_image_built_outside_pulumi_is_owned_by_the_importing_resource_from_n
 def test_an_image_imports_in_the_region_the_api_says_it_is_in(api):
     api.images["legacy"] = FakeImage(["BUILD_COMPLETE"], CONFIG, extra={"region": "eu-west-1"})
 
-    _, ins, outs = Lifecycle().read_existing("legacy", FIND_WITH, urn("legacy"))
+    _, ins, outs = Lifecycle(state=api.host_state()).read_existing("legacy", FIND_WITH, urn("legacy"))
 
     assert ins["region"] == outs["region"] == "eu-west-1"
     assert api.ops("describe_image")[0][2] == {"region": "us-east-1"}, "looked up where the user said"
 
 
 def test_an_imported_image_needs_no_change_at_the_next_preview(api):
-    create(CustomImageProvider())
-    _, ins, outs = Lifecycle().read_existing("hpc-base", FIND_WITH, urn("imported"))
+    create(CustomImageProvider(api.host_state()))
+    _, ins, outs = Lifecycle(state=api.host_state()).read_existing("hpc-base", FIND_WITH, urn("imported"))
     api.calls.clear()
 
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     checked = core.check(ins, inputs(owner=urn("imported")))
     assert checked.failures == []
     plan = core.diff("hpc-base", outs, checked.inputs)
@@ -71,14 +71,14 @@ def test_an_imported_image_needs_no_change_at_the_next_preview(api):
 
 
 def test_importing_an_id_that_does_not_exist_finds_nothing(api):
-    assert Lifecycle().read_existing("nothing-here", FIND_WITH, urn()) == ("", {}, {})
+    assert Lifecycle(state=api.host_state()).read_existing("nothing-here", FIND_WITH, urn()) == ("", {}, {})
 
 
 @pytest.mark.parametrize("status", ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"])
 def test_importing_an_image_on_its_way_out_finds_nothing_and_leaves_it_alone(api, status):
     api.images["going"] = FakeImage([status], CONFIG)
 
-    assert Lifecycle().read_existing("going", FIND_WITH, urn()) == ("", {}, {})
+    assert Lifecycle(state=api.host_state()).read_existing("going", FIND_WITH, urn()) == ("", {}, {})
     assert [op for op, _, _ in api.calls] == ["describe_image"]
 
 
@@ -86,7 +86,7 @@ def test_an_image_whose_configuration_cannot_be_read_is_not_imported(api):
     api.images["legacy"] = FakeImage(["BUILD_COMPLETE"], "Build: [unclosed")
 
     with pytest.raises(PcImageError) as refused:
-        Lifecycle().read_existing("legacy", FIND_WITH, urn())
+        Lifecycle(state=api.host_state()).read_existing("legacy", FIND_WITH, urn())
     assert str(refused.value) == ("image 'legacy' cannot be imported: its configuration could not be read from "
                                   "describe_image's imageConfiguration.url (see the warning above)")
 
@@ -94,7 +94,7 @@ def test_an_image_whose_configuration_cannot_be_read_is_not_imported(api):
 def test_a_refresh_outputs_the_id_it_was_asked_about(api):
     api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)
 
-    id_, outs = Lifecycle().read("hpc-base", inputs(image_id=None))
+    id_, outs = Lifecycle(state=api.host_state()).read("hpc-base", inputs(image_id=None))
 
     assert id_ == outs["image_id"] == "hpc-base"
     assert {k: outs[k] for k in BUILT} == BUILT
@@ -103,6 +103,6 @@ def test_a_refresh_outputs_the_id_it_was_asked_about(api):
 def test_a_refresh_records_the_region_the_api_says_the_image_is_in(api):
     api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG, extra={"region": "eu-west-1"})
 
-    _, outs = Lifecycle().read("hpc-base", inputs(region="us-east-1"))
+    _, outs = Lifecycle(state=api.host_state()).read("hpc-base", inputs(region="us-east-1"))
 
     assert outs["region"] == "eu-west-1"

@@ -41,7 +41,7 @@ def test_a_build_wait_timed_out_before_any_answer_keeps_the_image_as_still_build
     unanswered(api)
     ins = checked()
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle(hooks=Hooks(create_timeout=0.001)).create(ins)
+        Lifecycle(state=api.host_state(), hooks=Hooks(create_timeout=0.001)).create(ins)
     assert str(failure.value) == "image 'hpc-base' was still building after the create timeout (0s, customTimeouts)." \
         + LATER
     assert failure.value.outputs == {**ins, "image_build_status": "BUILD_IN_PROGRESS"}, "resumed by the next up"
@@ -53,7 +53,7 @@ def test_a_build_wait_cancelled_before_any_answer_keeps_the_image_as_still_build
     unanswered(api, after=cancel.set)
     ins = checked()
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle(hooks=Hooks(cancel=cancel)).create(ins)
+        Lifecycle(state=api.host_state(), hooks=Hooks(cancel=cancel)).create(ins)
     assert str(failure.value) == "image 'hpc-base': stopped waiting after 0s (cancelled; it was building)." + LATER
     assert failure.value.outputs == {**ins, "image_build_status": "BUILD_IN_PROGRESS"}
 
@@ -62,7 +62,7 @@ def test_a_failed_build_kept_for_inspection_is_kept_in_the_state_as_failed(api):
     api.build_script = ["BUILD_FAILED"]
     ins = checked(keep_failed_image=True)
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle().create(ins)
+        Lifecycle(state=api.host_state()).create(ins)
     assert failure.value.outputs == {**ins, "image_build_status": "BUILD_FAILED", "version": "3.16.1"}
     assert "hpc-base" in api.images
 
@@ -70,7 +70,7 @@ def test_a_failed_build_kept_for_inspection_is_kept_in_the_state_as_failed(api):
 def test_a_failed_build_deleted_leaves_nothing_in_the_state(api):
     api.build_script = ["BUILD_FAILED"]
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle().create(checked())
+        Lifecycle(state=api.host_state()).create(checked())
     assert str(failure.value) == ("image 'hpc-base' build failed (BUILD_FAILED):\n  - (the API gave no reason)\n"
                                   "the failed image was deleted, so the next `pulumi up` builds it again")
     assert failure.value.outputs is None and api.images == {}
@@ -79,7 +79,7 @@ def test_a_failed_build_deleted_leaves_nothing_in_the_state(api):
 def test_an_image_that_vanished_while_building_leaves_nothing_in_the_state(api):
     api.build_script = ["BUILD_IN_PROGRESS", "GONE"]
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle().create(checked())
+        Lifecycle(state=api.host_state()).create(checked())
     assert str(failure.value) == ("image 'hpc-base' disappeared while building (deleted out of band?); the next "
                                   "`pulumi up` builds it again")
     assert failure.value.outputs is None and api.images == {}
@@ -90,7 +90,7 @@ def test_a_forced_cleanup_refused_by_the_api_keeps_the_failed_image_and_says_to_
     api.raise_on["delete_image"] = [REFUSED]
     ins = checked(force_delete=True)
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle().create(ins)
+        Lifecycle(state=api.host_state()).create(ins)
     assert str(failure.value) == (
         "image 'hpc-base' build failed (BUILD_FAILED):\n  - (the API gave no reason)\n"
         "deleting the failed image also failed: the API refused to delete image 'hpc-base': Image is used by launch "
@@ -104,13 +104,13 @@ def test_an_update_resuming_its_own_build_under_the_generation_check_kept_waits_
     api.build_script = ["BUILD_IN_PROGRESS"]
     ins = checked()
     with pytest.raises(BuildFailed) as failure:
-        Lifecycle(hooks=Hooks(create_timeout=0.001)).create(ins)
+        Lifecycle(state=api.host_state(), hooks=Hooks(create_timeout=0.001)).create(ins)
     olds = failure.value.outputs
     news = checked(olds, force_delete=True)
     assert news["generation"] == olds["generation"]
     api.images["hpc-base"].script = ["BUILD_IN_PROGRESS", "BUILD_COMPLETE"]
 
-    outputs = Lifecycle().update("hpc-base", olds, news)
+    outputs = Lifecycle(state=api.host_state()).update("hpc-base", olds, news)
 
     assert (outputs["image_build_status"], outputs["ami_id"], outputs["force_delete"]) == \
         ("BUILD_COMPLETE", "ami-0f00", True)
@@ -122,7 +122,8 @@ def test_a_replaced_image_whose_build_wait_is_cancelled_says_to_run_up_again(api
     """The engine's delete of the image a replacement left behind retries in a later `pulumi up`, not a destroy."""
     api.images["hpc-base"] = FakeImage(["BUILD_IN_PROGRESS"], CONFIG)
     cancel = threading.Event()
-    core = Lifecycle(hooks=Hooks(progress=lambda phase, described, elapsed: cancel.set(), cancel=cancel))
+    core = Lifecycle(state=api.host_state(),
+                     hooks=Hooks(progress=lambda phase, described, elapsed: cancel.set(), cancel=cancel))
     live = core.check({}, inputs(validate_on_preview=False, image_id="hpc-base-2")).inputs
     with pytest.raises(DeleteFailed) as failure:
         core.delete("hpc-base", {**inputs(), "owner": live["owner"], "generation": "0123456789abcdef"})
@@ -134,7 +135,7 @@ def test_a_replaced_image_whose_build_wait_is_cancelled_says_to_run_up_again(api
 def test_a_refused_delete_of_an_image_from_before_generations_still_declared_gets_the_destroy_advice(api):
     """State written before generations were tagged holds none; Check keeps it as "", the same generation."""
     olds = {key: value for key, value in checked().items() if key != "generation"}
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     assert core.check(olds, inputs(validate_on_preview=False)).inputs["generation"] == ""
     api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)
     api.raise_on["delete_image"] = [REFUSED]

@@ -34,7 +34,7 @@ def lose_the_next_answer(api):
 
 
 def test_a_forced_replacement_takes_over_the_live_image_and_the_old_resources_delete_leaves_it(api, caplog):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     old = checked(core)
     core.create(old)
     new = checked(core)  # `pulumi up --replace`: same configuration and id, a new generation
@@ -53,7 +53,7 @@ def test_a_forced_replacement_takes_over_the_live_image_and_the_old_resources_de
 
 
 def test_a_replacement_whose_build_answer_is_lost_takes_over_the_live_image_too(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     old = checked(core)
     core.create(old)
     new = checked(core)
@@ -67,7 +67,7 @@ def test_a_replacement_whose_build_answer_is_lost_takes_over_the_live_image_too(
 
 
 def test_an_image_this_create_built_despite_a_lost_answer_is_its_own_and_its_delete_deletes_it(api, caplog):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     new = checked(core)
     api.build_script = ["BUILD_COMPLETE"]
     lose_the_next_answer(api)
@@ -82,7 +82,7 @@ def test_an_image_this_create_built_despite_a_lost_answer_is_its_own_and_its_del
 
 
 def test_an_image_of_an_earlier_release_without_a_generation_is_taken_over_and_kept_by_the_old_delete(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     new = checked(core)
     old = {**new, "generation": None}  # state written before generations existed
     api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], config.dump(config.with_owner(
@@ -96,7 +96,7 @@ def test_an_image_of_an_earlier_release_without_a_generation_is_taken_over_and_k
 
 @pytest.mark.timeout(10)
 def test_our_failed_image_that_keeps_coming_back_stops_the_up_after_four_builds(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     api.build_script = ["BUILD_FAILED"]
     with pytest.raises(BuildFailed):
         core.create(checked(core, keep_failed_image=True))
@@ -116,7 +116,7 @@ def test_our_failed_image_that_keeps_coming_back_stops_the_up_after_four_builds(
 
 
 def test_our_image_stuck_deleting_fails_the_up_at_delete_timeout_minutes(api, clock):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     core.create(checked(core))
     api.images["hpc-base"].script = ["DELETE_IN_PROGRESS"]
     api.delete_script = ["DELETE_IN_PROGRESS"]  # never goes
@@ -131,7 +131,7 @@ def test_our_image_stuck_deleting_fails_the_up_at_delete_timeout_minutes(api, cl
 
 
 def test_our_failed_images_cleanup_that_never_ends_is_given_up_at_delete_timeout_minutes(api, clock):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     api.build_script = ["BUILD_FAILED"]
     api.delete_script = ["DELETE_IN_PROGRESS"]  # never goes
 
@@ -145,7 +145,7 @@ def test_our_failed_images_cleanup_that_never_ends_is_given_up_at_delete_timeout
 
 
 def test_an_image_built_without_a_generation_despite_a_lost_answer_is_still_deleted_by_its_delete(api, caplog):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     new = {**checked(core), "generation": ""}  # an identity without a generation (as imports of untagged images)
     api.build_script = ["BUILD_COMPLETE"]
     lose_the_next_answer(api)
@@ -159,13 +159,14 @@ def test_an_image_built_without_a_generation_despite_a_lost_answer_is_still_dele
 
 
 def test_a_second_forced_replacement_keeps_the_image_the_first_one_took_over(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     first = checked(core)
     core.create(first)
     second = checked(core)  # `pulumi up --replace`
     _, second_outs = core.create(second)
     core.delete("hpc-base", first)
-    core = Lifecycle()  # the next `pulumi up --replace`: a new provider process, with a HostState of its own
+    # the next `pulumi up --replace`: a new provider process, with a HostState of its own
+    core = Lifecycle(state=api.host_state())
     third = checked(core)
 
     core.create(third)
@@ -177,7 +178,7 @@ def test_a_second_forced_replacement_keeps_the_image_the_first_one_took_over(api
 
 
 def test_a_resource_without_a_generation_that_took_an_image_over_deletes_it_on_its_own_delete(api):
-    core = Lifecycle()
+    core = Lifecycle(state=api.host_state())
     taker = {**checked(core, adopt_existing=True), "generation": None}
     api.images["hpc-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)  # built with pcluster, same configuration
 

@@ -34,7 +34,7 @@ from pulumi_pcimage.package import server
 from pulumi_pcimage.package.server import (PROGRESS_SECONDS, EngineLog, PcImageProvider, ProviderError, StatusLine,
                                            camel_text, plain, wire)
 
-from .fakeapi import FakeImage
+from .fakeapi import FakeApi, FakeImage
 from .test_bad_day import clock, follow  # noqa: F401 (clock: the fixture)
 
 URN = "urn:pulumi:dev::proj::pcimage:index:CustomImage::hpc-base"
@@ -145,12 +145,13 @@ def run(coroutine):
         loop.close()
 
 
-def start(engine=None, clients: Clients | None = None, **settings) -> PcImageProvider:
+def start(engine=None, clients: Clients | None = None, api: FakeApi | None = None, **settings) -> PcImageProvider:
     """The plugin as the engine starts and configures it (settings: the stack's `pcimage:*` config); its clients
-    made by `clients` when given (else the `api` fixture's)."""
-    prov = PcImageProvider(engine.address if engine else None)
-    if clients is not None:
-        prov.state = state.HostState(make_client=clients.make)
+    made by `clients` when given, else `api`'s state (else real ones: functions only)."""
+    host = api.state if api is not None else None
+    if clients is not None:  # a list: empty until the first client is made
+        host = state.HostState(make_client=clients.make, clock=clients.api.state.clock)
+    prov = PcImageProvider(engine.address if engine else None, state=host)
     answer = run(prov.configure(p.ConfigureRequest(variables={}, args=engine_props(settings), accept_secrets=True,
                                                    accept_resources=True)))
     assert (answer.accept_secrets, answer.supports_preview, answer.accept_resources) == (True, False, True)
@@ -332,7 +333,7 @@ def test_a_changed_setting_is_a_provider_diff_named_as_the_stack_config_names_it
 
 
 def test_configure_takes_arguments_before_stack_variables_and_ignores_empty_ones(api):
-    prov = PcImageProvider()
+    prov = PcImageProvider(state=api.state)
     run(prov.configure(p.ConfigureRequest(
         variables={"pcimage:config:apiUrl": "http://127.0.0.1:7/prod", "pcimage:config:region": "eu-west-1",
                    "pcimage:config:profile": "team"},
@@ -362,7 +363,7 @@ def test_check_fills_the_provider_settings_and_derives_the_id_from_the_urn(api, 
 
 
 def test_check_names_properties_as_the_schema_does(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     result = check(prov, program(imageId="1-bad", validationFailureLevel="LOUD", colour="blue"))
     found = failures(result)
     assert found["imageId"] == "imageId '1-bad' is not valid: must start with a letter"
@@ -375,7 +376,7 @@ def test_check_names_properties_as_the_schema_does(api):
 
 
 def test_the_region_comes_from_the_environment_else_the_apis_host(api, monkeypatch):
-    prov = start(apiUrl="https://abc123.execute-api.eu-west-2.amazonaws.com/prod")
+    prov = start(api=api, apiUrl="https://abc123.execute-api.eu-west-2.amazonaws.com/prod")
     assert checked(prov, program())["region"] == "eu-west-2"
     monkeypatch.setenv("AWS_REGION", "ap-south-1")
     assert checked(prov, program())["region"] == "ap-south-1"
@@ -385,7 +386,7 @@ def test_the_region_comes_from_the_environment_else_the_apis_host(api, monkeypat
     monkeypatch.setenv("PULUMI_CONFIG", '{"aws:region": "eu-central-1"}')
     assert checked(prov, program())["region"] == "eu-west-2"
     # an emulator's or custom domain's host names no region: the message names the plugin's own setting
-    found = failures(check(start(apiUrl=API), program()))
+    found = failures(check(start(api=api, apiUrl=API), program()))
     assert list(found) == ["region"] and found["region"] == (
         "the image's region could not be determined: pass region=..., or set `pulumi config set pcimage:region "
         "<region>`, AWS_REGION or AWS_DEFAULT_REGION")
@@ -393,7 +394,7 @@ def test_the_region_comes_from_the_environment_else_the_apis_host(api, monkeypat
 
 def test_without_any_endpoint_check_says_how_to_set_one(api):
     news = program()
-    result = check(start(), news)
+    result = check(start(api=api), news)
     assert list(failures(result)) == ["apiUrl"]
     reason = failures(result)["apiUrl"]
     assert reason.startswith("the ParallelCluster API endpoint is not configured: pass apiUrl; set stack config")
@@ -409,29 +410,29 @@ def test_the_endpoint_from_a_stack_output_is_looked_up_once_per_configuration(ap
         return "https://abc123.execute-api.us-east-1.amazonaws.com/prod/"
 
     monkeypatch.setattr(endpoint, "stack_invoke_url", stack_invoke_url)
-    prov = start(apiStackName="pcluster-api", apiStackRegion="us-east-1")
+    prov = start(api=api, apiStackName="pcluster-api", apiStackRegion="us-east-1")
     for _ in range(2):
         assert checked(prov, program())["apiUrl"] == "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
     assert lookups == [("pcluster-api", "us-east-1")]
 
 
 def test_unknowns_during_preview_pass_and_stay_unknown(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     inputs = checked(prov, program(rpc.UNKNOWN))
     assert inputs["imageConfiguration"] == rpc.UNKNOWN and inputs["imageId"] == rpc.UNKNOWN
-    inputs = checked(start(), program(apiUrl=rpc.UNKNOWN, region="us-east-1"))
+    inputs = checked(start(api=api), program(apiUrl=rpc.UNKNOWN, region="us-east-1"))
     assert inputs["apiUrl"] == rpc.UNKNOWN and inputs["region"] == "us-east-1"
     # the profile and the endpoint decide the region once they are known: nothing is guessed meanwhile
-    inputs = checked(start(), program(apiUrl=rpc.UNKNOWN))
+    inputs = checked(start(api=api), program(apiUrl=rpc.UNKNOWN))
     assert inputs["region"] == rpc.UNKNOWN and inputs["imageId"] == rpc.UNKNOWN
-    inputs = checked(start(apiUrl="https://abc123.execute-api.eu-west-2.amazonaws.com/prod"),
+    inputs = checked(start(api=api, apiUrl="https://abc123.execute-api.eu-west-2.amazonaws.com/prod"),
                      program(awsProfile=rpc.UNKNOWN))
     assert inputs["region"] == rpc.UNKNOWN and inputs["imageId"] == rpc.UNKNOWN
     assert api.calls == []
 
 
 def test_an_old_configuration_keeps_the_image_id_and_a_secret_stays_secret(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     first = checked(prov, program(secret(CONFIG)))
     assert rpc.is_rpc_secret(first["imageConfiguration"]) and first["secretConfiguration"] is True
     assert not rpc.is_rpc_secret(first["imageId"])
@@ -443,7 +444,7 @@ def test_an_old_configuration_keeps_the_image_id_and_a_secret_stays_secret(api):
 
 def test_check_messages_reach_the_engine_on_the_resource(api, engine):
     api.raise_on["build_image"] = [NotFoundError("no such parent")]  # not a configuration problem: a warning
-    checked(start(engine, apiUrl=API, region="us-east-1"), program())
+    checked(start(engine, api=api, apiUrl=API, region="us-east-1"), program())
     [warning] = [r for r in engine.requests if r.severity == engine_pb2.WARNING]
     assert "could not validate the configuration against the API" in warning.message and warning.urn == URN
 
@@ -451,7 +452,7 @@ def test_check_messages_reach_the_engine_on_the_resource(api, engine):
 # ---------------------------------------------------------------- diff
 
 def test_an_object_configuration_stays_an_object_in_the_inputs_and_outputs(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     given = {**config.load(CONFIG), "Image": {"RootVolume": {"Size": 200}}}
     inputs = checked(prov, program(given))
     assert inputs["imageConfiguration"] == given, "as given: no text, none of our ownership tags"
@@ -463,7 +464,7 @@ def test_an_object_configuration_stays_an_object_in_the_inputs_and_outputs(api):
 
 
 def test_diff_names_the_configuration_path_that_forces_a_replacement(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     id_, state = up(prov, program(config.load(CONFIG)))
     result = diff(prov, id_, state, checked(prov, program(config.load(BIGGER)), olds=state))
     assert (result.changes, result.replaces, result.delete_before_replace) == (
@@ -483,7 +484,7 @@ def test_diff_names_the_configuration_path_that_forces_a_replacement(api):
 
 def test_a_text_configuration_is_diffed_as_a_whole(api):
     # The engine walks a path through the inputs as objects: one inside a string would show nothing.
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     id_, state = up(prov, program())
     result = diff(prov, id_, state, checked(prov, program(BIGGER), olds=state))
     assert kinds(result) == {"imageConfiguration": "UPDATE_REPLACE", "imageId": "UPDATE_REPLACE"}
@@ -493,7 +494,7 @@ def test_a_text_configuration_is_diffed_as_a_whole(api):
 
 
 def test_the_same_configuration_as_an_object_after_text_changes_nothing(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     text = CONFIG.replace("Build:", "Image:\n  RootVolume: {Size: 200}\nBuild:")
     id_, state = up(prov, program(text))
     news = checked(prov, program({**config.load(CONFIG), "Image": {"RootVolume": {"Size": 200}}}), olds=state)
@@ -502,7 +503,7 @@ def test_the_same_configuration_as_an_object_after_text_changes_nothing(api):
 
 
 def test_a_fixed_id_is_deleted_before_its_replacement(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     id_, state = up(prov, program(config.load(CONFIG), imageId="team-base"))
     result = diff(prov, id_, state, checked(prov, program(config.load(BIGGER), imageId="team-base"), olds=state))
     assert (result.replaces, result.delete_before_replace) == (["imageConfiguration"], True)
@@ -510,7 +511,7 @@ def test_a_fixed_id_is_deleted_before_its_replacement(api):
 
 
 def test_options_change_in_place_with_their_kind(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     id_, state = up(prov, program(roleArn=ROLE))
     assert diff(prov, id_, state, checked(prov, program(roleArn=ROLE), olds=state)).changes is False
     news = checked(prov, program(awsProfile="team", buildTimeoutMinutes=240), olds=state)
@@ -522,7 +523,7 @@ def test_options_change_in_place_with_their_kind(api):
 
 
 def test_a_refreshed_failed_image_is_replaced_for_its_status(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     id_, state = up(prov, program())
     state = {**state, "imageBuildStatus": "BUILD_FAILED"}
     del state["amiId"]
@@ -539,7 +540,7 @@ def test_create_builds_and_says_so_on_the_resource(api, engine, clock, monkeypat
     monkeypatch.setattr(server, "time", SimpleNamespace(monotonic=clock.monotonic))
     clock.now = 1000.0
     follow(api, clock, (0, "BUILD_IN_PROGRESS"), (1000 + 10 * MINUTE, "BUILD_COMPLETE"))
-    prov = on_clock(start(engine, apiUrl=API, region="us-east-1"), clock)
+    prov = on_clock(start(engine, api=api, apiUrl=API, region="us-east-1"), clock)
     id_, outputs = up(prov, program())
     assert id_.startswith("hpc-base-") and outputs["imageId"] == id_
     assert (outputs["amiId"], outputs["imageBuildStatus"], outputs["imageConfiguration"]) == (
@@ -559,7 +560,7 @@ def test_create_builds_and_says_so_on_the_resource(api, engine, clock, monkeypat
 
 
 def test_a_build_without_an_ami_says_so(api, engine):
-    prov = start(engine, apiUrl=API, region="us-east-1")
+    prov = start(engine, api=api, apiUrl=API, region="us-east-1")
     original = api.describe_image
 
     def describe_image(image_id, *, region=None):
@@ -575,7 +576,7 @@ def test_a_build_without_an_ami_says_so(api, engine):
 
 
 def test_outputs_of_a_secret_configuration_stay_secret(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     id_, outputs = up(prov, program(secret(CONFIG)))
     assert rpc.unwrap_rpc_secret(outputs["imageConfiguration"]) == CONFIG
     assert rpc.is_rpc_secret(outputs["amiName"]), "ParallelCluster names the AMI after Image.Name"
@@ -596,7 +597,7 @@ def test_a_secret_configuration_is_never_quoted_in_messages(api, engine, flagged
                                                   "message": f"tag value {licence} looks like a key"}]}
 
     api.build_image = build_image
-    prov = start(engine, apiUrl=API, region="us-east-1")
+    prov = start(engine, api=api, apiUrl=API, region="us-east-1")
     inputs = checked(prov, program(secret(text), validateOnPreview=False))
     if flagged == "in the state":  # a state whose secrecy was lost on the way keeps its flag
         inputs = {**inputs, "imageConfiguration": text}
@@ -609,7 +610,7 @@ def test_a_secret_configuration_is_never_quoted_in_messages(api, engine, flagged
 
 
 def test_a_lifecycle_error_reads_as_advice_with_camel_case_names(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     id_, state = up(prov, program())
     api.raise_on["delete_image"] = [BadRequestError("Image is in use by instances.")]
     with pytest.raises(ProviderError) as refused:
@@ -622,7 +623,7 @@ def test_a_lifecycle_error_reads_as_advice_with_camel_case_names(api):
 
 def test_custom_timeouts_win_and_zero_means_none_set(api, clock):
     follow(api, clock, (0, "BUILD_IN_PROGRESS"))
-    prov = on_clock(start(apiUrl=API, region="us-east-1"), clock)
+    prov = on_clock(start(api=api, apiUrl=API, region="us-east-1"), clock)
     inputs = checked(prov, program(buildTimeoutMinutes=2, deleteTimeoutMinutes=3, validateOnPreview=False))
     with pytest.raises(ProviderError, match=r"still BUILD_IN_PROGRESS after the create timeout \(30s, "
                                             r"customTimeouts\)\. The build continues server-side"):
@@ -643,7 +644,7 @@ def test_custom_timeouts_win_and_zero_means_none_set(api, clock):
 
 def test_cancel_ends_the_wait_and_the_build_goes_on(api, engine):
     api.build_script = ["BUILD_IN_PROGRESS"]
-    prov = start(engine, apiUrl=API, region="us-east-1")
+    prov = start(engine, api=api, apiUrl=API, region="us-east-1")
     inputs = checked(prov, program(validateOnPreview=False))
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(create, prov, inputs)
@@ -669,7 +670,7 @@ def test_builds_wait_side_by_side_and_check_still_answers(api, monkeypatch):
         return original(image_id, region=region)
 
     api.describe_image = describe_image
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     batch = [checked(prov, program(imageId=f"build-{n}", validateOnPreview=False)) for n in range(builds)]
     with ThreadPoolExecutor(builds) as engine_calls:
         pending = [engine_calls.submit(create, prov, inputs) for inputs in batch]
@@ -682,7 +683,7 @@ def test_builds_wait_side_by_side_and_check_still_answers(api, monkeypatch):
 
 
 def test_refresh_keeps_the_inputs_and_drops_a_deleted_image(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     inputs = checked(prov, program(secret(CONFIG)))
     id_, state = create(prov, inputs)
 
@@ -704,7 +705,7 @@ def test_refresh_keeps_the_inputs_and_drops_a_deleted_image(api):
 
 def test_import_reads_an_existing_image_with_the_providers_settings(api):
     api.images["legacy-base"] = FakeImage(["BUILD_COMPLETE"], CONFIG)
-    prov = start(apiUrl=API, region="eu-west-1", profile="team")
+    prov = start(api=api, apiUrl=API, region="eu-west-1", profile="team")
     answer = run(prov.read(p.ReadRequest(URN, "legacy-base", {}, {})))
     inputs, outputs = seen(answer.inputs), seen(answer.properties)
     assert answer.resource_id == "legacy-base" and outputs["amiId"] == "ami-0f00"
@@ -718,7 +719,7 @@ def test_import_reads_an_existing_image_with_the_providers_settings(api):
 
 
 def test_update_changes_options_and_keeps_the_image(api):
-    prov = start(apiUrl=API, region="us-east-1")
+    prov = start(api=api, apiUrl=API, region="us-east-1")
     inputs = checked(prov, program(secret(CONFIG)))
     id_, state = create(prov, inputs)
     news = checked(prov, program(secret(CONFIG), forceDelete=True), olds=inputs)
@@ -731,7 +732,7 @@ def test_update_changes_options_and_keeps_the_image(api):
 
 
 def test_delete_removes_the_image_and_shows_it_going(api, engine):
-    prov = start(engine, apiUrl=API, region="us-east-1")
+    prov = start(engine, api=api, apiUrl=API, region="us-east-1")
     id_, state = up(prov, program())
     api.images[id_].script = ["BUILD_COMPLETE"]
     run(prov.delete(p.DeleteRequest(URN, id_, engine_props(state), 0)))
@@ -793,7 +794,11 @@ def test_a_lost_engine_never_fails_an_operation():
 # ---------------------------------------------------------------- functions through Invoke
 
 @pytest.fixture
-def catalog(api):
+def catalog(api, monkeypatch):
+    # Invokes are served by pulumi_pcimage.functions, whose HostState is that module's own (the program side's):
+    # no face passes one in, so its clients are reached through the module's default.
+    monkeypatch.setattr(state, "make_client", api.as_client)
+
     def describe_official_images(*, region=None, os=None, architecture=None):
         api.calls.append(("describe_official_images", "", {"region": region, "os": os, "architecture": architecture}))
         return {"images": [{"amiId": "ami-0a1", "name": "aws-parallelcluster-3.16.1-amzn2023-hvm-arm64",
@@ -817,8 +822,7 @@ def invoke(prov, token: str, args: dict) -> tuple[dict, list[tuple[str, str]]]:
 
 
 def test_functions_through_invoke(catalog, clients, monkeypatch):
-    # invokes are served by pulumi_pcimage.functions, whose HostState is its own module's: no provider passes one in
-    monkeypatch.setattr(state, "make_client", clients.make)
+    monkeypatch.setattr(state, "make_client", clients.make)  # as `catalog` does, recording each client made
     prov = start(apiUrl=API, region="eu-west-1", profile="team", roleArn=ROLE)
     found, fails = invoke(prov, "pcimage:index:getOfficialImages", {"os": "alinux2023", "architecture": "arm64",
                                                                     "region": "us-east-1"})

@@ -94,7 +94,7 @@ def loop():
 @pytest.fixture
 def plugin(api, clients, engine, loop):
     """The plugin as the engine holds it: our Servicer on a grpc.aio server, and a stub."""
-    provider = PcImageProvider(engine.address)
+    provider = PcImageProvider(engine.address, state=api.state)
 
     async def start():
         server = grpc.aio.server()

@@ -31,8 +31,8 @@ def inputs(**overrides):
 
 
 @pytest.fixture
-def prov():
-    return CustomImageProvider()
+def prov(api):
+    return CustomImageProvider(api.state)
 
 
 def checked(prov, olds=None, **overrides):
@@ -412,7 +412,7 @@ def test_a_replaced_image_in_use_is_told_apart_from_the_resources_current_image(
         "--image-id hpc-base", f"--image-id {old.id}")
 
     # A later `pulumi up`, in a new provider process: the program's Check comes first, then the pending delete.
-    later = CustomImageProvider()
+    later = CustomImageProvider(api.host_state())
     later.check(new.outs, inputs(validate_on_preview=False, image_id=None, image_configuration=CHANGED,
                                  force_delete=True))
     api.raise_on["delete_image"] = [BadRequestError(IN_USE)]
@@ -425,7 +425,7 @@ def test_a_replaced_image_in_use_is_told_apart_from_the_resources_current_image(
     # `pulumi destroy` (a new process, no Check): the current image gets the destroy advice.
     api.raise_on["delete_image"] = [BadRequestError(IN_USE)]
     with pytest.raises(DeleteFailed) as destroyed:
-        CustomImageProvider().delete(new.id, {**new.outs, "force_delete": False})
+        CustomImageProvider(api.host_state()).delete(new.id, {**new.outs, "force_delete": False})
     assert "run `pulumi destroy` or `pulumi up` again" in str(destroyed.value)
 
 
