@@ -85,7 +85,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         tier = tier_of(Path(item.path))
         if tier is None:
-            raise pytest.UsageError(f"{item.path} belongs to no tier: add it or its folder to TIERS in tests/conftest.py")
+            raise pytest.UsageError(
+                f"{item.path} belongs to no tier: add it or its folder to TIERS in tests/conftest.py")
         item.add_marker(tier)
 
 

@@ -140,14 +140,15 @@ class _ToEngine(logging.Handler):
 class StatusLine:
     """The live status line of one resource while its image builds or is deleted."""
 
-    def __init__(self, engine: EngineLog, urn: str, image_id: str | None):
-        self.engine, self.urn, self.image_id = engine, urn, image_id
+    def __init__(self, engine: EngineLog, urn: str, image_id: str | None,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self.engine, self.urn, self.image_id, self._monotonic = engine, urn, image_id, monotonic
         self._shown: tuple | None = None  # (status, stage, when) of the line shown last
 
     def __call__(self, phase: str, described: dict | None, elapsed: float) -> None:
         status = (described or {}).get("imageBuildStatus")
         stage = (described or {}).get("imagebuilderImageStatus")
-        now = time.monotonic()
+        now = self._monotonic()
         if self._shown is not None and self._shown[:2] == (status, stage) and now - self._shown[2] < PROGRESS_SECONDS:
             return
         self._shown = (status, stage, now)
@@ -336,7 +337,7 @@ class PcImageProvider(p.Provider):
     def _hooks(self, urn: str, image_id: str | None, *, create: float | None = None,
                delete: float | None = None) -> Hooks:
         # The engine's timeout 0 means the user set no customTimeouts: the inputs' minutes apply.
-        return Hooks(progress=StatusLine(self.engine, urn, image_id), cancel=self.cancelled,
+        return Hooks(progress=StatusLine(self.engine, urn, image_id, self.state.clock.monotonic), cancel=self.cancelled,
                      create_timeout=create or None, delete_timeout=delete or None)
 
     @staticmethod
@@ -347,13 +348,13 @@ class PcImageProvider(p.Provider):
 
     def _create(self, request: p.CreateRequest) -> p.CreateResponse:
         props, secret = self._props(request.properties)
-        start = time.monotonic()
+        start = self.state.clock.monotonic()
         core = self._core(self._hooks(request.urn, props.get("image_id"), create=request.timeout))
         try:
             image_id, outs = core.create(props)
         except BuildFailed as exc:
             raise self._partly(exc, props.get("image_id"), secret) from None
-        self.engine(f"image {image_id} ready after {duration(time.monotonic() - start)}: "
+        self.engine(f"image {image_id} ready after {duration(self.state.clock.monotonic() - start)}: "
                     f"{outs.get('ami_id') or 'no AMI id'} ({outs.get('image_build_status')})", urn=request.urn)
         return p.CreateResponse(resource_id=image_id, properties=wire_map(outs, secret))
 

@@ -41,7 +41,8 @@ def test_import_reads_an_existing_image_and_the_next_preview_is_a_no_op(plugin, 
     assert image.id == "legacy-base" and image.outputs["amiId"].startswith("ami-")
     inputs = image.state.inputs
     assert config.canonical(inputs["imageConfiguration"]) == config.canonical(CONFIG)
-    assert sorted(inputs) == ["generation", "imageConfiguration", "imageId", "owner"] and inputs["imageId"] == "legacy-base"
+    assert sorted(inputs) == ["generation", "imageConfiguration", "imageId", "owner"]
+    assert inputs["imageId"] == "legacy-base"
     assert (image.outputs["region"], image.outputs["apiUrl"]) == ("us-east-1", emulator.url)
 
     emulator.reset_counters()
@@ -218,7 +219,8 @@ def test_64_builds_at_once_and_check_still_answers(held_builds):
         stack = Stack(plugin)
         batch = [Image(plugin, f"build-{n}", stack) for n in range(BUILDS)]
         checked = [plugin.check(image.urn, {}, image.program()).inputs for image in batch]
-        pending = [engine.submit(plugin.create, image.urn, inputs) for image, inputs in zip(batch, checked)]
+        pending = [engine.submit(plugin.create, image.urn, inputs)
+                   for image, inputs in zip(batch, checked, strict=True)]
         wanted = {inputs["imageId"] for inputs in checked}
         wait_for(lambda: wanted <= set(emulator.images()), f"{BUILDS} builds running at once", timeout=120)
 
@@ -249,6 +251,6 @@ def test_a_long_unchanged_status_is_shown_at_most_every_few_seconds(held_builds)
     held = [r for r in live if "BUILD_IN_PROGRESS" in r.message]
     assert 2 <= len(held) <= 12 / PROGRESS_SECONDS + 2, [r.message for r in held]
     shown = [re.sub(r", \d+s elapsed", "", r.message) for r in held]
-    gaps = [b.at - a.at for a, b, x, y in zip(held, held[1:], shown, shown[1:]) if x == y]
+    gaps = [b.at - a.at for a, b, x, y in zip(held, held[1:], shown, shown[1:], strict=False) if x == y]
     assert gaps and all(gap >= PROGRESS_SECONDS for gap in gaps)
     assert live[-1].message.startswith(f"building image {checked['imageId']}: BUILD_COMPLETE")

@@ -27,7 +27,7 @@ class FakeImage:
 class ConfigServer:
     """Serves /<image id> -> the configuration text, on 127.0.0.1."""
 
-    def __init__(self, api: "FakeApi"):
+    def __init__(self, api: FakeApi):
         self.api = api
         self.server = make_server("127.0.0.1", 0, self.app)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

@@ -205,7 +205,8 @@ def test_alias_bombs_and_self_references_are_refused_before_they_are_written_out
 
 
 def test_aliases_of_ordinary_size_are_written_out():
-    text = "Image: {Tags: &t [{Key: team, Value: hpc}]}\nBuild: {InstanceType: c5.xlarge, ParentImage: ami-1, Tags: *t}\n"
+    text = ("Image: {Tags: &t [{Key: team, Value: hpc}]}\n"
+            "Build: {InstanceType: c5.xlarge, ParentImage: ami-1, Tags: *t}\n")
     assert config.load(text)["Build"]["Tags"] == [{"Key": "team", "Value": "hpc"}]
     assert "&" not in config.canonical(text) and "*" not in config.canonical(text)
 

@@ -1,5 +1,5 @@
-"""Configuration text limits at their exact edges (docs/reliability.md, "Security guarantees"): 1 MiB of text, 4 MiB of characters
-and 100,000 values once aliases are written out, 64 levels; the same limits for a mapping given as is."""
+"""Configuration text limits at their exact edges (docs/reliability.md, "Security guarantees"): 1 MiB of text, 4 MiB
+of characters and 100,000 values once aliases are written out, 64 levels; the same limits for a mapping given as is."""
 
 import contextlib
 
@@ -23,8 +23,8 @@ def _built(*args, **kwargs):
 
 @contextlib.contextmanager
 def refused_unbuilt(match: str):
-    """A text over a limit is refused from its event stream, before PyYAML builds anything (docs/reliability.md: "each limit
-    is checked before the work it protects")."""
+    """A text over a limit is refused from its event stream, before PyYAML builds anything (docs/reliability.md:
+    "each limit is checked before the work it protects")."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(config.yaml, "safe_load", _built)
         with pytest.raises(ConfigError, match=match) as raised:
@@ -200,6 +200,6 @@ def test_without_botocore_s_instance_type_list_a_typo_gets_no_suggestion_and_no_
 def test_an_alias_bomb_is_refused_before_it_is_built():
     # "billion laughs": seven levels of ten aliases each, 10,000,000 values once written out
     text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]\n" for p, c in zip("abcdef", "bcdefg"))
+        f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]\n" for p, c in zip("abcdef", "bcdefg", strict=True))
     with refused_unbuilt("expands to more than 100,000 values once its YAML aliases are written out"):
         config.load(text)

@@ -1,5 +1,6 @@
 """Every image configuration the project shows users passes local validation: each example program's and each
-sample of README.md and docs/, as the program builds it (the programs run under the SDK's mocks; no API, no provider host)."""
+sample of README.md and docs/, as the program builds it (the programs run under the SDK's mocks; no API, no provider
+host)."""
 
 from __future__ import annotations
 

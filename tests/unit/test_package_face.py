@@ -13,7 +13,6 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
 
 import grpc
 import pytest
@@ -147,7 +146,7 @@ def run(coroutine):
 
 def start(engine=None, clients: Clients | None = None, api: FakeApi | None = None, **settings) -> PcImageProvider:
     """The plugin as the engine starts and configures it (settings: the stack's `pcimage:*` config); its clients
-    made by `clients` when given, else `api`'s state (else real ones: functions only)."""
+    made by `clients` when given, else `api`'s state, else real ones."""
     host = api.state if api is not None else None
     if clients is not None:  # a list: empty until the first client is made
         host = state.HostState(make_client=clients.make, clock=clients.api.state.clock)
@@ -536,8 +535,7 @@ def test_a_refreshed_failed_image_is_replaced_for_its_status(api):
 
 # ---------------------------------------------------------------- create, read, update, delete
 
-def test_create_builds_and_says_so_on_the_resource(api, engine, clock, monkeypatch):
-    monkeypatch.setattr(server, "time", SimpleNamespace(monotonic=clock.monotonic))
+def test_create_builds_and_says_so_on_the_resource(api, engine, clock):
     clock.now = 1000.0
     follow(api, clock, (0, "BUILD_IN_PROGRESS"), (1000 + 10 * MINUTE, "BUILD_COMPLETE"))
     prov = on_clock(start(engine, api=api, apiUrl=API, region="us-east-1"), clock)
@@ -710,7 +708,8 @@ def test_import_reads_an_existing_image_with_the_providers_settings(api):
     inputs, outputs = seen(answer.inputs), seen(answer.properties)
     assert answer.resource_id == "legacy-base" and outputs["amiId"] == "ami-0f00"
     # what `pulumi import` writes code from: what a program would declare, not the provider's settings
-    assert sorted(inputs) == ["generation", "imageConfiguration", "imageId", "owner"] and inputs["imageId"] == "legacy-base"
+    assert sorted(inputs) == ["generation", "imageConfiguration", "imageId", "owner"]
+    assert inputs["imageId"] == "legacy-base"
     assert config.canonical(inputs["imageConfiguration"]) == config.canonical(CONFIG)
     assert (outputs["region"], outputs["apiUrl"], outputs["awsProfile"]) == ("eu-west-1", API, "team")
     assert inputs["owner"] == outputs["owner"] and inputs["owner"].startswith("proj/dev/hpc-base@")
@@ -743,11 +742,9 @@ def test_delete_removes_the_image_and_shows_it_going(api, engine):
 
 # ---------------------------------------------------------------- the live status line and the engine's log
 
-def test_the_status_line_shows_a_new_status_at_once_and_the_same_one_at_most_every_few_seconds(engine,
-                                                                                                monkeypatch):
+def test_the_status_line_shows_a_new_status_at_once_and_the_same_one_at_most_every_few_seconds(engine):
     now = [1000.0]
-    monkeypatch.setattr(server, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    progress = StatusLine(EngineLog(engine.address), URN, "hpc-base-1")
+    progress = StatusLine(EngineLog(engine.address), URN, "hpc-base-1", monotonic=lambda: now[0])
     building = {"imageBuildStatus": "BUILD_IN_PROGRESS", "imagebuilderImageStatus": "BUILDING"}
     assert PROGRESS_SECONDS == 5
     for at, described in [(0, building), (1, building), (4.9, building), (5, building),
@@ -794,11 +791,8 @@ def test_a_lost_engine_never_fails_an_operation():
 # ---------------------------------------------------------------- functions through Invoke
 
 @pytest.fixture
-def catalog(api, monkeypatch):
-    # Invokes are served by pulumi_pcimage.functions, whose HostState is that module's own (the program side's):
-    # no face passes one in, so its clients are reached through the module's default.
-    monkeypatch.setattr(state, "make_client", api.as_client)
-
+def catalog(api):
+    """The scripted API with official images and a listing: the invokes' answers (a provider given `api=catalog`)."""
     def describe_official_images(*, region=None, os=None, architecture=None):
         api.calls.append(("describe_official_images", "", {"region": region, "os": os, "architecture": architecture}))
         return {"images": [{"amiId": "ami-0a1", "name": "aws-parallelcluster-3.16.1-amzn2023-hvm-arm64",
@@ -821,9 +815,8 @@ def invoke(prov, token: str, args: dict) -> tuple[dict, list[tuple[str, str]]]:
     return seen(answer.return_value), [(f.property, f.reason) for f in answer.failures or []]
 
 
-def test_functions_through_invoke(catalog, clients, monkeypatch):
-    monkeypatch.setattr(state, "make_client", clients.make)  # as `catalog` does, recording each client made
-    prov = start(apiUrl=API, region="eu-west-1", profile="team", roleArn=ROLE)
+def test_functions_through_invoke(catalog, clients):
+    prov = start(clients=clients, apiUrl=API, region="eu-west-1", profile="team", roleArn=ROLE)
     found, fails = invoke(prov, "pcimage:index:getOfficialImages", {"os": "alinux2023", "architecture": "arm64",
                                                                     "region": "us-east-1"})
     assert fails == [] and found == {"images": [{
@@ -851,14 +844,14 @@ def test_lines_written_during_a_function_call_are_attached_to_no_resource(catalo
         return {"images": []}
 
     catalog.describe_official_images = describe_official_images
-    assert invoke(start(engine, apiUrl=API, region="eu-west-1"), "pcimage:index:getOfficialImages", {}) == (
-        {"images": []}, [])
+    prov = start(engine, api=catalog, apiUrl=API, region="eu-west-1")
+    assert invoke(prov, "pcimage:index:getOfficialImages", {}) == ({"images": []}, [])
     assert [(r.message, r.urn, r.severity) for r in engine.requests] == [
         ("describe_official_images: HTTP 429, retrying in 1s", "", engine_pb2.WARNING)]
 
 
 def test_function_failures_name_the_function_and_argument_as_the_schema_does(catalog):
-    prov = start(apiUrl=API, region="eu-west-1")
+    prov = start(api=catalog, apiUrl=API, region="eu-west-1")
     assert invoke(prov, "pcimage:index:getOfficialImages", {"os": "windows"})[1] == [(
         "", "getOfficialImages: os 'windows' is not one of the allowed values: alinux2023, ubuntu2204, ubuntu2404, "
             "rhel8, rocky8, rhel9, rocky9")]
@@ -875,7 +868,7 @@ def test_function_failures_name_the_function_and_argument_as_the_schema_does(cat
     assert "no-such-image" in reason
     assert invoke(prov, "pcimage:index:deleteEverything", {}) == ({}, [("", "unknown function "
                                                                           "'pcimage:index:deleteEverything'")])
-    [(where, reason)] = invoke(start(), "pcimage:index:listImages", {"imageStatus": "AVAILABLE"})[1]
+    [(where, reason)] = invoke(start(api=catalog), "pcimage:index:listImages", {"imageStatus": "AVAILABLE"})[1]
     assert where == "apiUrl" and "pass apiUrl" in reason
 
 
@@ -884,13 +877,14 @@ def test_an_api_error_keeps_its_words_with_the_packages_field_names(catalog, cli
         raise BadRequestError("the request was refused: check api_url", operation="list_images")
 
     catalog.iter_images = refused
-    assert invoke(start(apiUrl=API, region="eu-west-1"), "pcimage:index:listImages", {"imageStatus": "FAILED"})[1] == [
+    prov = start(api=catalog, apiUrl=API, region="eu-west-1")
+    assert invoke(prov, "pcimage:index:listImages", {"imageStatus": "FAILED"})[1] == [
         ("", "list_images: HTTP 400: the request was refused: check apiUrl")]
 
 
 def test_each_provider_calls_through_clients_of_its_own(catalog, clients):
     for _ in range(2):
-        prov = start(apiUrl=API, region="eu-west-1", profile="team")
+        prov = start(clients=clients, apiUrl=API, region="eu-west-1", profile="team")
         invoke(prov, "pcimage:index:getImage", {"imageId": "base-1"})
         invoke(prov, "pcimage:index:listImages", {"imageStatus": "AVAILABLE"})
     assert clients == [{"api_url": API, "profile": "team", "role_arn": None}] * 2, "one per provider, kept"

@@ -290,7 +290,8 @@ def test_conflict_with_our_own_interrupted_build_adopts_it(prov, api):
 
 def test_conflict_with_a_foreign_image_explains_the_choices(prov, api):
     create(prov, owner=urn("res", "other", "stack"))
-    with pytest.raises(ImageClash, match="already taken .* built by 'other/stack/res@[0-9a-f]{16}'. Choices: set adopt_existing"):
+    with pytest.raises(ImageClash,
+                       match="already taken .* built by 'other/stack/res@[0-9a-f]{16}'. Choices: set adopt_existing"):
         create(prov)
     with pytest.raises(ImageClash, match="built from a different configuration. Choices: adopt_existing=True only "
                                          "takes over an image built from the same configuration"):

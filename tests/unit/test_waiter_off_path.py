@@ -130,7 +130,8 @@ def test_timeout_error_keeps_what_it_waited_for():
     image = Script(done_at=THREE_HOURS)
     with pytest.raises(waiter.WaitTimeout) as timeout:
         image.wait(waiter.BUILD, timeout=90)
-    assert (timeout.value.what, timeout.value.seconds, timeout.value.last_status) == ("image x", 90, "BUILD_IN_PROGRESS")
+    assert (timeout.value.what, timeout.value.seconds, timeout.value.last_status) == (
+        "image x", 90, "BUILD_IN_PROGRESS")
 
 
 def test_throttling_at_the_very_first_poll_doubles_the_first_delay():
