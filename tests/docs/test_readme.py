@@ -242,3 +242,10 @@ def test_relative_links_point_at_files_that_exist():
     for readme in [ROOT / "README.md", *sorted(DOCS.glob("*.md")), *(e / "README.md" for e in EXAMPLES)]:
         for target in re.findall(r"\]\((?!https?://)([^)#]+)", readme.read_text()):
             assert (readme.parent / target).exists(), f"{readme.relative_to(ROOT)} links to missing {target}"
+
+
+def test_every_module_is_placed_in_the_map_of_where_things_live():
+    placed = section("Where things live", "docs/development.md")
+    modules = {p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
+    packages = {f"{p.name}/" for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert [name for name in sorted(modules | packages) if f"`{name}`" not in placed] == []
