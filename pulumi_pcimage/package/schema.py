@@ -142,7 +142,7 @@ def _config_paths() -> dict[str, list[str]]:
 
 def _rules(spec: dict[str, Any], unit: str = "characters") -> list[str]:
     said = []
-    if spec.get("type") == "integer" and not spec.get("strict", True):
+    if spec.get("type") == "integer" and not spec.get("strict"):  # as the checker reads it
         said.append("A whole number (or its text).")
     if "pattern" in spec:
         said.append(f"Must match `{spec['pattern']}`.")
