@@ -170,7 +170,7 @@ def main() -> None:
                 print(f"{n} Creates: {r['wall']:.1f} s = {h.ratio(r['wall'], one)}; all started after "
                       f"{r['started']:.1f} s; Check max {max(r['checks']):.3f} s, Diff max {max(r['diffs']):.3f} s "
                       f"({len(r['checks'])} each); host {r['rss']:.1f} MiB, {r['threads']} threads", flush=True)
-                if n == max(c for c in counts if c <= args.deletes):
+                if n == max((c for c in counts if c <= args.deletes), default=None):  # --deletes 0: none
                     deleting = batch[:args.deletes]
                     r["deletes"] = len(deleting), delete_batch(running, deleting)
                     print(f"{len(deleting)} Deletes: {r['deletes'][1]:.1f} s = "
