@@ -1,6 +1,7 @@
 """The harness drives the SDK's real provider host (``python -m pulumi.dynamic``) as the engine would."""
 
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -109,6 +110,10 @@ def test_blocking_creates_run_concurrently_from_futures_and_threads(host, tmp_pa
 def test_provider_logging_goes_to_stderr_and_the_engine_log_records(host, tmp_path):
     host.create(urn("logged"), host.check(urn("logged"), {}, program_inputs(tmp_path, "logged.txt")).inputs)
     assert f"toy: wrote {tmp_path / 'logged.txt'}" in host.stderr_text()  # pulumi.log without an engine
+    # stdout is read by a thread of the harness: the line may land a moment after Create's answer (plumbing, not timing)
+    deadline = time.monotonic() + 30
+    while "toy: created logged.txt" not in host.stdout_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "toy: created logged.txt" in host.stdout_text()
     # The Engine service the host was given records what is sent to it (as the CLI's would).
     with grpc.insecure_channel(host.engine_address) as channel:
