@@ -333,7 +333,7 @@ class ParallelClusterClient:
                 failure = _transport_outcome(exc)
                 wait = policy.decide(attempt, failure, idempotent, unreachable=unreachable)
                 if wait is None:
-                    raise self._transport_error(operation, exc, attempt, idempotent) from exc
+                    raise self._transport_error(operation, exc, failure, attempt, idempotent) from exc
                 unreachable += failure.unreachable
                 self._say_retrying(operation, _transport_reason(exc), attempt, wait)
             except (BotoCoreError, ClientError) as exc:  # refreshing credentials (SSO, STS) fails while signing
@@ -348,15 +348,15 @@ class ParallelClusterClient:
                 self._say_retrying(operation, f"HTTP {response.status_code}", attempt, wait)
             policy.sleep(wait)
 
-    def _transport_error(self, operation: str, exc: requests.RequestException, attempt: int,
-                         idempotent: bool) -> errors.TransportError:
-        """The error for a request that got no answer and is not tried again."""
-        if _certificate_rejected(exc):
+    def _transport_error(self, operation: str, exc: requests.RequestException, failure: TransportFailure,
+                         attempt: int, idempotent: bool) -> errors.TransportError:
+        """The error for a request that got no answer and is not tried again (``failure``: as the policy saw it)."""
+        if failure.permanent:
             return errors.TransportError(
                 f"{operation}: the TLS certificate of {self.api_url} could not be verified ({exc}). If the "
                 "API sits behind a private CA, set REQUESTS_CA_BUNDLE to a CA bundle file that includes "
                 "it; verification is never turned off")
-        if not idempotent and not _never_sent(exc):
+        if not idempotent and not failure.never_sent:
             return errors.UnknownOutcomeError(
                 f"{operation}: the request may have reached the API but no answer came back "
                 f"({type(exc).__name__}); it was not repeated: check with describe_image")
